@@ -1,0 +1,35 @@
+# Two entry points for a fresh machine (Python 3.11+, pip, make):
+#   make demo   -- the main job: compare H200, H20, H100 and Ascend 910C
+#   make test   -- the test suite (what .ci/run runs)
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-fast install clean accuracy bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/suanli catalog compare h200-sxm h20 h100-sxm ascend-910c
+
+test: $(STAMP)
+	$(PY) -m pytest src tests
+
+test-fast: $(STAMP)
+	$(PY) -m pytest src tests -m "not slow"
+
+accuracy: $(STAMP)
+	$(VENV)/bin/suanli validate data/validation/dev.csv --report docs/accuracy.md
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -1,0 +1,130 @@
+"""Read YAML data files into validated records, with file/line/field in every error.
+
+This is the one place in the catalog that does I/O. Files are YAML mappings of
+``kind: [records]``; each record is validated by its pydantic schema and a
+failure becomes a :class:`~suanli.errors.DataError` naming the file, the line,
+the record id and the field.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from suanli.errors import DataError
+
+LINE_KEY = "__line__"
+T = TypeVar("T", bound=BaseModel)
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that records the 1-based line of every mapping."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping[LINE_KEY] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def strip_lines(obj: Any) -> Any:
+    """Remove the line markers the loader adds (recursively)."""
+    if isinstance(obj, dict):
+        return {k: strip_lines(v) for k, v in obj.items() if k != LINE_KEY}
+    if isinstance(obj, list):
+        return [strip_lines(v) for v in obj]
+    return obj
+
+
+def read_yaml(path: str | Path, text: str | None = None) -> Any:
+    """Parse a YAML file, keeping line numbers; syntax errors become DataError."""
+    path = str(path)
+    try:
+        if text is None:
+            text = Path(path).read_text(encoding="utf-8")
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except FileNotFoundError:
+        raise DataError(path, "file not found", hint="check the path given to --catalog or SUANLI_CATALOG") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        raise DataError(path, f"not valid YAML: {getattr(exc, 'problem', exc)}", line=line,
+                        hint="check indentation and quoting near that line") from None
+
+
+def packaged_text(package: str, name: str) -> tuple[str, str]:
+    """(display path, text) of a data file shipped inside the package."""
+    ref = resources.files(package).joinpath("data", name)
+    return f"{package.replace('.', '/')}/data/{name}", ref.read_text(encoding="utf-8")
+
+
+def validate_records(
+    schema: type[T], raw: Iterable[Any], *, file: str, kind: str, seen: dict[str, str] | None = None
+) -> list[T]:
+    """Validate raw records against ``schema``; ids must be unique within ``seen``."""
+    out: list[T] = []
+    seen = {} if seen is None else seen
+    if not isinstance(raw, list):
+        raise DataError(file, f"'{kind}' must be a list of records", hint=f"write `{kind}:` then `- id: ...` items")
+    for item in raw:
+        line = item.get(LINE_KEY) if isinstance(item, dict) else None
+        if not isinstance(item, dict):
+            raise DataError(file, f"each {kind} record must be a mapping (got {type(item).__name__})", line=line)
+        rid = item.get("id")
+        try:
+            rec = schema.model_validate(strip_lines(item))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"]) or None
+            field_line = _field_line(item, err["loc"]) or line
+            more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
+            raise DataError(
+                file, f"{err['msg']} (got {_short(err.get('input'))}){more}", record=rid, field=loc,
+                line=field_line, hint=_hint(schema, err),
+            ) from None
+        if rec.id in seen:
+            raise DataError(file, f"duplicate id (first defined in {seen[rec.id]})", record=rec.id, line=line,
+                            hint="ids must be unique; to change a record use an overlay file")
+        seen[rec.id] = file
+        out.append(rec)
+    return out
+
+
+def _field_line(item: dict, loc: tuple) -> int | None:
+    node: Any = item
+    line = None
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            if isinstance(node, dict) and LINE_KEY in node:
+                line = node[LINE_KEY]
+        else:
+            break
+    return line
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, dict):
+        v = strip_lines(v)
+    s = repr(v)
+    return s if len(s) < 80 else s[:77] + "..."
+
+
+def _hint(schema: type[BaseModel], err: dict) -> str | None:
+    t = err.get("type", "")
+    field = str(err["loc"][0]) if err["loc"] else ""
+    if t == "extra_forbidden":
+        names = ", ".join(sorted(schema.model_fields))
+        return f"unknown field {field!r}; known fields: {names}"
+    if t == "missing":
+        return f"add the required field {field!r}"
+    if field in schema.model_fields and schema.model_fields[field].description:
+        return schema.model_fields[field].description
+    return None

@@ -1,0 +1,57 @@
+"""The `suanli` command: catalog, models, policy, predictions and validation."""
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from suanli import __version__
+from suanli.cli import catalog as catalog_cli
+
+app = typer.Typer(
+    name="suanli",
+    help=(
+        "suanli (算力): which accelerators, how many, at what cost, under which export-control "
+        "scenario, and how sure are we.\n\nExamples:\n\n"
+        "  suanli catalog compare h200-sxm h20 h100-sxm ascend-910c\n\n"
+        "  suanli models show deepseek-v3 --json"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(catalog_cli.app, name="catalog")
+app.add_typer(catalog_cli.models_app, name="models")
+
+
+def _optional(module: str, attach) -> None:
+    """Attach a command group whose module may not be installed in this build."""
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("suanli"):
+            return
+        raise
+    attach(mod)
+
+
+_optional("suanli.cli.policy", lambda m: app.add_typer(m.app, name="policy"))
+_optional("suanli.cli.predict", lambda m: app.add_typer(m.app, name="predict"))
+_optional("suanli.cli.validate", lambda m: m.register(app))
+_optional("suanli.cli.plan", lambda m: app.add_typer(m.app, name="plan"))
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    if version:
+        typer.echo(f"suanli {__version__}")
+        raise typer.Exit(0)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
