@@ -107,3 +107,22 @@ def test_python_m_entry_point():
 
     r = subprocess.run([sys.executable, "-m", "suanli", "--version"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.startswith("suanli ")
+
+
+def test_models_show_from_config_file(run_cli, tmp_path):
+    cfg = tmp_path / "config.json"
+    # A small Llama-style model: 2 layers, hidden 256, 4 heads, 2 KV heads.
+    cfg.write_text(json.dumps({"model_type": "llama", "hidden_size": 256, "intermediate_size": 512,
+                               "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+                               "vocab_size": 1000}))
+    code, out, _ = run_cli("models", "show", "--model-config", str(cfg), "--json")
+    assert code == 0, out
+    d = json.loads(out)
+    # KV bytes/token in bf16 = 2 (K,V) x 2 layers x 2 kv heads x 64 head_dim x 2 bytes = 1024
+    assert d["kv_bytes_per_token"]["bf16"] == 1024
+    code, _, err = run_cli("models", "show", "--model-config", str(tmp_path / "missing.json"))
+    assert code == 2
+    bad = tmp_path / "bad.json"
+    bad.write_text("{\n  \"hidden_size\": 12,\n")
+    code, _, err = run_cli("models", "show", "--model-config", str(bad))
+    assert code == 2 and "bad.json" in err

@@ -148,15 +148,28 @@ def _check_phase(phase: str) -> None:
 def mean_attended_tokens(context_len: ArrayLike, phase: Phase = "decode", window: int | None = None) -> FloatOrArray:
     """Tokens one query attends to, on average over the tokens being computed.
 
-    Decode: the new token attends to all ``n = context_len`` cached tokens
-    (itself included), ``min(n, window)`` under a window. Prefill of an
-    ``n``-token prompt (no prior cache): token ``i`` attends to ``min(i, w)``
-    tokens, whose mean is ``(n + 1) / 2`` without a window and
-    ``(m (m + 1) / 2 + (n - m) w) / n`` with ``m = min(n, w)``.
+    Parameters
+    ----------
+    context_len : int or array_like
+        Decode: tokens in the KV cache including the new one. Prefill: prompt
+        length ``isl`` (no prior cache). At least 1; arrays broadcast.
+    phase : {"decode", "prefill"}
+    window : int, optional
+        A sliding window or a top-k selection (DSA); ``None`` is full causal attention.
 
-    ``window`` is a sliding window or a top-k selection (DSA); ``None`` means
-    full causal attention. Arrays broadcast.
+    Returns
+    -------
+    float or ndarray
+        Mean attended tokens per query (float for scalar input).
 
+    Notes
+    -----
+    Decode: ``min(n, w)``. Prefill: token ``i`` attends to ``min(i, w)``
+    tokens, so the mean over ``i = 1..n`` is ``(n + 1) / 2`` without a window
+    and ``(m (m + 1) / 2 + (n - m) w) / n`` with ``m = min(n, w)``.
+
+    Examples
+    --------
     >>> mean_attended_tokens(4, "prefill")           # (1 + 2 + 3 + 4) / 4
     2.5
     >>> mean_attended_tokens(4, "prefill", window=2)  # (1 + 2 + 2 + 2) / 4
@@ -166,6 +179,8 @@ def mean_attended_tokens(context_len: ArrayLike, phase: Phase = "decode", window
     """
     _check_phase(phase)
     n = _as_tokens(context_len, name="context_len", minimum=1)
+    if window is not None and window < 1:
+        raise ValueError(f"window must be >= 1 token (got {window})")
     if phase == "decode":
         a = n if window is None else np.minimum(n, window)
     elif window is None:
@@ -338,12 +353,29 @@ class ModelArch(BaseModel):
     ) -> ModelArch:
         """Read a Hugging Face ``config.json`` mapping (rules in the module docstring).
 
-        ``source`` defaults to the config's ``_source`` key; ``file`` names the
-        file in errors. Problems raise :class:`~suanli.errors.DataError` naming
-        the file and the config key.
+        Parameters
+        ----------
+        config : mapping
+            The parsed config.json. Keys the model does not use are ignored.
+        id : str
+            Catalog id of the result.
+        source : str, optional
+            Provenance; defaults to the config's ``_source`` key.
+        file : str, optional
+            Name of the file, used in error messages.
+
+        Returns
+        -------
+        ModelArch
+
+        Raises
+        ------
+        suanli.errors.DataError
+            Naming the file and the config key (e.g. ``hidden_size``), with a hint.
         """
-        meta = {"source": source if source is not None else config.get("_source") if isinstance(config, Mapping) else None}
-        return _arch_from_hf(config, id=id, file=file or "<config>", record=None, meta=meta)
+        if source is None and isinstance(config, Mapping):
+            source = config.get("_source")
+        return _arch_from_hf(config, id=id, file=file or "<config>", record=None, meta={"source": source})
 
     # ----------------------------------------------------------------- parameters
     def _norm_size(self, width: int) -> int:
@@ -412,12 +444,28 @@ class ModelArch(BaseModel):
         return 2 * h * h + 3 * self._norm_size(h) + self._attention_layer_params() + self._layer_norm_params() + ffn
 
     def param_breakdown(self, kind: Literal["total", "active"] = "total") -> dict[str, int]:
-        """Parameters by category (:data:`PARAM_CATEGORIES`), counting conventions as in the module docstring.
+        """Parameters by category, counting conventions as in the module docstring.
 
-        ``active``: ``embedding`` is 0 (a token reads one row), ``lm_head`` is
-        always ``vocab x hidden`` (tied or not, it is a matmul), and
-        ``routed_experts`` counts ``top_k`` experts per MoE layer. ``mtp`` is
-        reported but is not part of :attr:`total_params` / :attr:`active_params`.
+        Parameters
+        ----------
+        kind : {"total", "active"}
+            ``active``: ``embedding`` is 0 (a token reads one row), ``lm_head``
+            is ``vocab x hidden`` even when tied (it is a matmul), and
+            ``routed_experts`` counts ``top_k`` experts per MoE layer.
+
+        Returns
+        -------
+        dict of str to int
+            Keys :data:`PARAM_CATEGORIES`. ``mtp`` (MTP layers without their
+            shared embedding and head) is reported but is not part of
+            :attr:`total_params` / :attr:`active_params`.
+
+        Notes
+        -----
+        Per layer: attention ``H (heads + 2 kv_heads) d + heads d H`` (MHA/GQA);
+        FFN ``3 H I`` gated or ``2 H I`` plain; router ``H E``; MLA
+        ``H q_lora + q_lora heads (nope + rope) + H (kv_lora + rope)
+        + kv_lora heads (nope + v) + heads v H`` (``q_lora`` absent: ``H heads (nope + rope)``).
         """
         if kind not in ("total", "active"):
             raise ValueError(f"kind must be 'total' or 'active' (got {kind!r})")
@@ -504,15 +552,38 @@ class ModelArch(BaseModel):
     def kv_bytes_per_token(self, kv_dtype: str = "bf16", *, index_dtype: str | None = None) -> float:
         """KV-cache bytes one token adds, summed over layers.
 
-        * MHA/GQA: ``2 x layers x kv_heads x head_dim x bytes`` (K and V).
-        * MLA: ``layers x (kv_lora_rank + qk_rope_head_dim) x bytes`` (the latent
-          and the shared rotary key), e.g. DeepSeek-V3 61 x 576 = 35,136 elements.
-        * DSA adds the indexer keys, ``layers x index_head_dim`` elements at
-          ``index_dtype`` (default ``kv_dtype``; DeepSeek's reference code keeps
-          them in FP8 plus one fp32 scale per 128 values, scales not modelled).
+        Parameters
+        ----------
+        kv_dtype : str
+            Cache dtype, a key of :data:`DTYPE_BYTES`.
+        index_dtype : str, optional
+            Dtype of DSA indexer keys; defaults to ``kv_dtype``. DeepSeek's
+            reference code keeps them in FP8 plus one fp32 scale per 128 values
+            (scales not modelled).
 
-        Sliding-window layers cost the same per token; their cache stops growing
-        at the window (see :meth:`kv_bytes_per_sequence`).
+        Returns
+        -------
+        float
+            Bytes per token.
+
+        Notes
+        -----
+        * MHA/GQA: ``2 x layers x kv_heads x head_dim x bytes`` (K and V).
+        * MLA: ``layers x (kv_lora_rank + qk_rope_head_dim) x bytes``, the latent
+          and the rotary key shared by all heads.
+        * DSA adds the indexer keys, ``layers x index_head_dim`` elements.
+
+        Sliding-window layers cost the same per token; their cache stops
+        growing at the window (see :meth:`kv_bytes_per_sequence`).
+
+        Examples
+        --------
+        >>> mla = {"model_type": "deepseek_v3", "hidden_size": 7168, "num_hidden_layers": 61,
+        ...        "num_attention_heads": 128, "vocab_size": 129280, "intermediate_size": 18432,
+        ...        "kv_lora_rank": 512, "qk_nope_head_dim": 128, "qk_rope_head_dim": 64, "v_head_dim": 128}
+        >>> m = ModelArch.from_hf_config(mla, id="mla")
+        >>> m.kv_bytes_per_token("bf16"), m.kv_bytes_per_token("fp8")  # 61 x 576 x 2, 61 x 576 x 1
+        (70272.0, 35136.0)
         """
         b = dtype_bytes(kv_dtype)
         n = self.layers * self._kv_elements_per_token_per_layer() * b
@@ -523,12 +594,26 @@ class ModelArch(BaseModel):
     def kv_bytes_per_sequence(
         self, context_len: ArrayLike, kv_dtype: str = "bf16", *, index_dtype: str | None = None,
     ) -> FloatOrArray:
-        """KV-cache bytes of one sequence holding ``context_len`` tokens (arrays broadcast).
+        """KV-cache bytes of one sequence holding ``context_len`` tokens.
 
-        Full-attention layers hold every token; sliding-window layers hold
-        ``min(context_len, sliding_window)``:
-        ``bytes = per_layer_bytes x ((layers - sliding_layers) x n + sliding_layers x min(n, w))``.
-        DSA keeps every token (selection does not evict), plus the indexer keys.
+        Parameters
+        ----------
+        context_len : int or array_like
+            Tokens in the sequence (prompt plus generated), >= 0; arrays broadcast.
+        kv_dtype, index_dtype : str
+            As in :meth:`kv_bytes_per_token`.
+
+        Returns
+        -------
+        float or ndarray
+            Bytes (float for scalar input).
+
+        Notes
+        -----
+        ``bytes = b x ((layers - sliding_layers) x n + sliding_layers x min(n, w))``
+        with ``b`` the per-layer per-token bytes: full-attention layers hold
+        every token, sliding-window layers the last ``w``. DSA keeps every
+        token (selection does not evict) plus the indexer keys.
         """
         n = _as_tokens(context_len, name="context_len", minimum=0)
         b = dtype_bytes(kv_dtype)
@@ -551,15 +636,30 @@ class ModelArch(BaseModel):
                      include_mtp: bool = False) -> float:
         """Bytes of all weights: ``total_params x bytes(weight_dtype)``.
 
-        ``expert_dtype`` stores routed and shared experts differently (gpt-oss
-        ships MXFP4 experts, BF16 elsewhere; block scales are not modelled).
-        ``include_mtp`` adds the MTP layers (at ``weight_dtype``), loaded when
-        serving with MTP speculative decoding.
+        Parameters
+        ----------
+        weight_dtype : str
+            Dtype of the weights, a key of :data:`DTYPE_BYTES`.
+        expert_dtype : str, optional
+            A different dtype for routed and shared experts (gpt-oss ships
+            MXFP4 experts and BF16 elsewhere; block scales are not modelled).
+        include_mtp : bool
+            Add the MTP layers (at ``weight_dtype``), loaded when serving with
+            MTP speculative decoding.
+
+        Returns
+        -------
+        float
+            Bytes.
         """
         return self._weight_bytes("total", weight_dtype, expert_dtype, include_mtp)
 
     def active_weight_bytes(self, weight_dtype: str = "bf16", *, expert_dtype: str | None = None) -> float:
-        """Weight bytes one token reads: ``active_params x bytes`` (one token; batches touch more experts)."""
+        """Weight bytes one token reads: ``active_params x bytes``.
+
+        Parameters are as in :meth:`weight_bytes`. This is one token's read; a
+        batch of tokens touches more distinct experts (see the perf models).
+        """
         return self._weight_bytes("active", weight_dtype, expert_dtype, False)
 
     # ----------------------------------------------------------------- compute
@@ -575,9 +675,24 @@ class ModelArch(BaseModel):
     def attention_flops_per_token(self, context_len: ArrayLike, phase: Phase = "decode") -> FloatOrArray:
         """Attention score/value FLOPs per token (the part that grows with context).
 
-        ``per_layer(phase) x attended`` summed over layers, with ``attended`` from
-        :func:`mean_attended_tokens` (decode: ``context_len`` cached tokens;
-        prefill of an ``isl = context_len`` prompt: causal mean ``(isl + 1) / 2``).
+        Parameters
+        ----------
+        context_len : int or array_like
+            Decode: tokens in the KV cache including the new one. Prefill:
+            the prompt length ``isl``. At least 1; arrays broadcast.
+        phase : {"decode", "prefill"}
+
+        Returns
+        -------
+        float or ndarray
+            FLOPs per token (float for scalar input); for prefill, multiply by
+            ``isl`` for the sequence, which grows as ``isl (isl + 1) / 2``.
+
+        Notes
+        -----
+        ``per_layer(phase) x attended`` summed over layers, with ``attended``
+        from :func:`mean_attended_tokens` (decode: ``context_len``; prefill:
+        the causal mean ``(isl + 1) / 2``).
 
         * MHA/GQA: ``per_layer = 2 x 2 x heads x head_dim``.
         * MLA decode (weights absorbed, attention in the latent space):
@@ -588,7 +703,7 @@ class ModelArch(BaseModel):
           scores every token, ``2 x index_n_heads x (index_head_dim + 1)`` per
           layer per token (q.k per head plus the weighted sum over heads).
 
-        Softmax and masking are not counted. Arrays broadcast.
+        Softmax and masking are not counted.
         """
         _check_phase(phase)
         per = self._attention_flops_per_attended_token(phase)
@@ -605,12 +720,30 @@ class ModelArch(BaseModel):
     def flops_per_token(self, context_len: ArrayLike, phase: Phase = "decode") -> FloatOrArray:
         """Forward FLOPs per token: ``2 x matmul_params + attention_flops_per_token``.
 
+        Parameters
+        ----------
+        context_len : int or array_like
+            As in :meth:`attention_flops_per_token`; arrays in give arrays out.
+        phase : {"decode", "prefill"}
+
+        Returns
+        -------
+        float or ndarray
+            Forward FLOPs per token.
+
+        Notes
+        -----
         ``matmul_params`` are the active parameters without norms: the input
         embedding is a lookup (not counted), the LM head is counted, MoE counts
         ``top_k`` routed experts plus shared experts and the router. For MLA,
         weight absorption moves the K/V up-projections to the query and output
-        side without changing their count. MTP layers are not included.
-        Arrays in ``context_len`` give arrays out.
+        side without changing their count. MTP layers are not included. At
+        short context this is ``~ 2 x active_params``.
+
+        Examples
+        --------
+        A 2-layer, 4-head, 64-wide GPT: attention adds ``2 x 2 x 2 x 4 x 16 = 512``
+        FLOPs per attended token, and a 9-token prompt attends to 5 on average.
 
         >>> cfg = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
         ...        "vocab_size": 100, "max_position_embeddings": 32}
@@ -657,8 +790,7 @@ _HF_KEY = {
     "kv_heads": "num_key_value_heads", "vocab": "vocab_size", "max_context": "max_position_embeddings",
     "intermediate": "intermediate_size", "experts": "num_experts", "top_k": "num_experts_per_tok",
     "shared_experts": "n_shared_experts", "moe_intermediate": "moe_intermediate_size",
-    "moe_layers": "first_k_dense_replace", "mtp_layers": "num_nextn_predict_layers",
-    "sliding_layers": "layer_types", "tie_word_embeddings": "tie_word_embeddings",
+    "mtp_layers": "num_nextn_predict_layers",
 }
 _ALIASES = {
     "hidden_size": ("n_embd", "d_model"),
@@ -727,16 +859,22 @@ class _Reader:
 def _count_moe_layers(r: _Reader, layers: int) -> int:
     cfg = r.cfg
     if "first_k_dense_replace" in cfg or "moe_layer_freq" in cfg:  # DeepSeek, Kimi, GLM
-        first = r.int("first_k_dense_replace", 0, minimum=0)
+        key = "first_k_dense_replace"
+        first = r.int(key, 0, minimum=0)
         freq = r.int("moe_layer_freq", 1)
-        return sum(1 for i in range(layers) if i >= first and i % freq == 0)
-    if "decoder_sparse_step" in cfg or "mlp_only_layers" in cfg:  # Qwen-MoE
-        step = r.int("decoder_sparse_step", 1)
+        n = sum(1 for i in range(layers) if i >= first and i % freq == 0)
+    elif "decoder_sparse_step" in cfg or "mlp_only_layers" in cfg:  # Qwen-MoE
+        key = "decoder_sparse_step"
+        step = r.int(key, 1)
         only = cfg.get("mlp_only_layers") or []
         if not isinstance(only, list) or not all(isinstance(i, int) and 0 <= i < layers for i in only):
             raise r.error("mlp_only_layers", f"must be a list of layer indices 0..{layers - 1} (got {only!r})")
-        return sum(1 for i in range(layers) if i not in only and (i + 1) % step == 0)
-    return layers  # Mixtral, gpt-oss: every layer
+        n = sum(1 for i in range(layers) if i not in only and (i + 1) % step == 0)
+    else:
+        return layers  # Mixtral, gpt-oss: every layer
+    if n == 0:
+        raise r.error(key, f"experts are configured but none of the {layers} layers is MoE")
+    return n
 
 
 def _count_sliding_layers(r: _Reader, layers: int) -> tuple[int, int | None]:
@@ -842,21 +980,10 @@ def _arch_fields(config: Mapping[str, Any], r: _Reader) -> dict[str, Any]:
     return f
 
 
-def _data_error(exc: ValidationError, *, file: str, record: str | None, keys: Mapping[str, str],
-                line: int | None = None) -> DataError:
-    err = exc.errors()[0]
-    cause = (err.get("ctx") or {}).get("error")
-    if isinstance(cause, _FieldError):
-        field, reason = cause.field, cause.reason
-    else:
-        field = ".".join(str(p) for p in err["loc"]) or "?"
-        reason = f"{err['msg']} (got {err.get('input')!r})"
-    desc = ModelArch.model_fields[field].description if field in ModelArch.model_fields else None
-    return DataError(file, reason, record=record, field=keys.get(field, field), line=line, hint=desc)
-
-
 def _arch_from_hf(config: Any, *, id: str, file: str, record: str | None,  # noqa: A002
-                  meta: Mapping[str, Any], line: int | None = None) -> ModelArch:
+                  meta: Mapping[str, Any], meta_file: str | None = None, meta_line: int | None = None) -> ModelArch:
+    """Validate a config plus record metadata; an error names the config key, or the
+    metadata field in ``meta_file`` when the problem is in the metadata."""
     if not isinstance(config, Mapping):
         raise DataError(file, f"a config.json must be a JSON object (got {type(config).__name__})", record=record)
     fields = _arch_fields(config, _Reader(config, file, record))
@@ -865,7 +992,17 @@ def _arch_from_hf(config: Any, *, id: str, file: str, record: str | None,  # noq
     try:
         return ModelArch.model_validate(data)
     except ValidationError as exc:
-        raise _data_error(exc, file=file, record=record, keys=_HF_KEY, line=line) from None
+        err = exc.errors()[0]
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, _FieldError):
+            field, reason = cause.field, cause.reason
+        else:
+            field = ".".join(str(p) for p in err["loc"]) or "?"
+            reason = f"{err['msg']} (got {err.get('input')!r})"
+        hint = ModelArch.model_fields[field].description if field in ModelArch.model_fields else None
+        if field in meta and meta_file is not None:
+            raise DataError(meta_file, reason, record=record, field=field, line=meta_line, hint=hint) from None
+        raise DataError(file, reason, record=record, field=_HF_KEY.get(field, field), hint=hint) from None
 
 
 def _parse_json(text: str, file: str, record: str | None = None) -> Any:
@@ -879,10 +1016,24 @@ def _parse_json(text: str, file: str, record: str | None = None) -> Any:
 def load_model_config(path: str | Path, *, id: str | None = None) -> ModelArch:  # noqa: A002
     """Read a Hugging Face ``config.json`` (or a folder holding one) into a :class:`ModelArch`.
 
-    ``id`` defaults to the file name without ``.json``, or the folder name for
-    a file called ``config.json``, lower-cased. Problems (missing file, bad
-    JSON with its line, missing or invalid keys) raise
-    :class:`~suanli.errors.DataError` naming the file and the config key.
+    Parameters
+    ----------
+    path : str or Path
+        A config.json file, or a folder containing ``config.json``.
+    id : str, optional
+        Catalog id; defaults to the file name without ``.json``, or the
+        folder name for a file called ``config.json``, lower-cased.
+
+    Returns
+    -------
+    ModelArch
+        With ``source`` from the config's ``_source`` key, else the path.
+
+    Raises
+    ------
+    suanli.errors.DataError
+        Missing file; invalid JSON (with its line); a missing or invalid key
+        (naming the file and the key, with a hint).
     """
     p = Path(path)
     if p.is_dir():
@@ -939,7 +1090,7 @@ def _load_models(file: str, doc: Any, read_config: Callable[[str], tuple[str, st
                             hint="config names a file in the models/ folder next to this file") from None
         meta = rec.model_dump(exclude={"config", "attention"}, exclude_none=True)
         arch = _arch_from_hf(_parse_json(text, cfg_file, rec.id), id=rec.id, file=cfg_file, record=rec.id,
-                             meta=meta, line=None)
+                             meta=meta, meta_file=file, meta_line=line)
         if rec.attention is not None and rec.attention != arch.attention:
             raise DataError(file, f"declared {rec.attention!r} but {rec.config} describes {arch.attention!r} attention "
                             f"({arch.heads} query heads, {arch.kv_heads} KV heads)", record=rec.id, field="attention",

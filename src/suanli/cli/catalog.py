@@ -8,6 +8,8 @@ import typer
 from suanli.catalog import get_catalog
 from suanli.catalog.derived import derived_metrics, tpp
 from suanli.catalog.schema import DTYPE_BITS, PEAK_FIELD, Accelerator
+from suanli.catalog.models import load_model_config
+from suanli.errors import SuanliError
 from suanli.cli.common import CATALOG_OPTION, JSON_OPTION, console, fmt, guarded, print_json, table
 
 app = typer.Typer(
@@ -198,7 +200,8 @@ def models_list_cmd(catalog: Optional[list[str]] = CATALOG_OPTION, json_out: boo
 @models_app.command("show")
 @guarded
 def models_show_cmd(
-    model: str = typer.Argument(..., help="Model id, or a path to a Hugging Face config.json."),
+    model: Optional[str] = typer.Argument(None, help="Model id, or a path to a Hugging Face config.json."),
+    model_config: Optional[str] = typer.Option(None, "--model-config", help="Path to a Hugging Face config.json."),
     catalog: Optional[list[str]] = CATALOG_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -206,10 +209,13 @@ def models_show_cmd(
 
     Examples:
       suanli models show deepseek-v3
-      suanli models show ./config.json --json
+      suanli models show --model-config ./config.json --json
     """
     cat = get_catalog(catalog or ())
-    m = cat.model(model)
+    if (model is None) == (model_config is None):
+        raise SuanliError("give a model id or --model-config FILE (one of the two)",
+                          hint="suanli models list shows the packaged ids")
+    m = load_model_config(model_config) if model_config else cat.model(model)
     d = _model_summary(m)
     d["kv_bytes_per_token"] = {k: m.kv_bytes_per_token(k) for k in ("bf16", "fp8")}
     d["flops_per_token"] = {
