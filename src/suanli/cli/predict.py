@@ -1,0 +1,192 @@
+"""`suanli predict`: serving performance of a model on an accelerator (serve, prefill, decode, pareto).
+
+Thin shell over :mod:`suanli.perf.search`: options become a
+:class:`~suanli.perf.search.Request`; ``--json`` prints the result's ``to_dict()``.
+Heavy modules are imported inside the commands so that start-up stays fast.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from suanli.cli.common import CATALOG_OPTION, JSON_OPTION, console, fmt, guarded, print_json, table
+
+app = typer.Typer(help="Predict serving performance: best configuration, prefill, decode, Pareto curve.",
+                  no_args_is_help=True)
+
+HW = typer.Option(..., "--hardware", "-H", help="Accelerator id, e.g. h200-sxm, ascend-910c.")
+MODEL = typer.Option(..., "--model", "-m", help="Model id (e.g. deepseek-v3) or path to a config.json.")
+CHIPS = typer.Option(8, "--chips", "-n", help="Accelerators (a package counts once).")
+ISL = typer.Option(1024.0, "--isl", help="Mean input tokens per request.")
+OSL = typer.Option(1024.0, "--osl", help="Mean output tokens per request.")
+WD = typer.Option("fp8", "--weight-dtype", help="bf16, fp16, fp8, int8, int4, w4a16, fp4 (falls back where unsupported).")
+AD = typer.Option(None, "--act-dtype", help="Matmul compute format (default follows the weights).")
+KD = typer.Option(None, "--kv-dtype", help="KV-cache format: bf16, fp8, int8.")
+SYSTEM = typer.Option(None, "--system", help="System id or hgx-8 (default: the chip's usual box).")
+ENGINE = typer.Option(None, "--engine", help="Serving engine (trt-llm, vllm, sglang, mindie).")
+TP = typer.Option(None, "--tp", help="Fix tensor parallelism (default: searched).")
+PP = typer.Option(None, "--pp", help="Fix pipeline parallelism.")
+EP = typer.Option(None, "--ep", help="Fix expert parallelism.")
+DP = typer.Option(None, "--dp", help="Fix attention data parallelism (DeepSeek-style).")
+SPEC = typer.Option(None, "--spec-decode", help="Speculative decoding, e.g. mtp1, mtp3.")
+PARAMS = typer.Option(None, "--perf-params", help="YAML overriding model parameters (efficiencies, maturity...).")
+
+
+def _catalog(paths: Optional[list[Path]]) -> Any:
+    from suanli.catalog import get_catalog
+
+    return get_catalog(tuple(paths or ()))
+
+
+def _params(path: Optional[Path]) -> Any:
+    from suanli.perf.hardware import load_params
+
+    return load_params(path) if path else None
+
+
+def _request(**kw: Any) -> Any:
+    from suanli.perf.search import Request
+
+    return Request(**{k: v for k, v in kw.items() if v is not None})
+
+
+def _show(pred: Any, title: str) -> None:
+    m, c = pred.metrics, pred.config
+    rows = [
+        ("output tokens/s per chip", m["output_tps_per_chip"]),
+        ("input tokens/s per chip", m["input_tps_per_chip"]),
+        ("TTFT ms", m["ttft_ms"]),
+        ("TPOT ms", m["tpot_ms"]),
+        ("tokens/s per user", m["tps_per_user"]),
+    ]
+    eb = pred.error_band
+    if eb and eb.mape is not None:
+        rows.append(("error band (validation MAPE)", f"±{100 * eb.mape:.0f}% ({eb.group}, n={eb.n})"))
+    console.print(table(title, ["metric", "value"], rows))
+    cfg = ", ".join(f"{k}={fmt(c[k])}" for k in ("tp", "pp", "ep", "dp", "instances", "batch_per_chip", "accept_length")
+                    if k in c)
+    console.print(f"[bold]configuration[/]: {cfg}; dtypes {c.get('dtypes')}; system {c.get('system')}")
+    if c.get("disagg"):
+        console.print(f"[bold]disaggregated[/]: prefill share {c['prefill_share']:.2f} "
+                      f"(P:D chips {c.get('prefill_chips')}:{c.get('decode_chips')}), prefill {c.get('prefill')}")
+    for phase, b in pred.bottleneck.items():
+        sh = pred.shares.get(phase, {})
+        console.print(f"[bold]{phase} bottleneck[/]: {b}  " + "  ".join(f"{k} {100 * v:.0f}%" for k, v in sh.items()))
+    mem = pred.memory
+    console.print("[bold]memory per rank[/]: " + ", ".join(f"{k.removesuffix('_gb')} {v:.1f} GB" for k, v in mem.items()))
+    for w in pred.warnings:
+        console.print(f"[yellow]warning:[/] {w}")
+    console.print(f"[dim]{pred.candidates} configurations evaluated in {pred.search_ms:.0f} ms[/]")
+
+
+@app.command("serve")
+@guarded
+def serve(
+    hardware: str = HW, model: str = MODEL, chips: int = CHIPS, isl: float = ISL, osl: float = OSL,
+    weight_dtype: str = WD, act_dtype: Optional[str] = AD, kv_dtype: Optional[str] = KD,
+    ttft_slo_ms: Optional[float] = typer.Option(None, "--ttft-slo-ms", help="Time-to-first-token limit."),
+    tpot_slo_ms: Optional[float] = typer.Option(None, "--tpot-slo-ms", help="Time-per-output-token limit."),
+    concurrency: Optional[float] = typer.Option(None, "--concurrency", help="Requests in flight across all chips."),
+    disagg: bool = typer.Option(False, "--disagg", help="Prefill/decode disaggregation at the best P:D ratio."),
+    scenario: str = typer.Option("offline", "--scenario", help="offline (max throughput) or server (arrivals; SLOs at p99)."),
+    system: Optional[str] = SYSTEM, engine: Optional[str] = ENGINE, tp: Optional[int] = TP, pp: Optional[int] = PP,
+    ep: Optional[int] = EP, dp: Optional[int] = DP, spec_decode: Optional[str] = SPEC,
+    perf_params: Optional[Path] = PARAMS, catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION,
+) -> None:
+    """Best serving configuration: tokens/s per chip, TTFT, TPOT, memory, bottlenecks, error band."""
+    from suanli.perf.search import predict_serve
+
+    if (ttft_slo_ms or tpot_slo_ms) and scenario == "offline":
+        scenario = "server"
+    req = _request(hardware=hardware, model=model, chips=chips, isl=isl, osl=osl, weight_dtype=weight_dtype,
+                   act_dtype=act_dtype, kv_dtype=kv_dtype, ttft_slo_ms=ttft_slo_ms, tpot_slo_ms=tpot_slo_ms,
+                   concurrency=concurrency, disagg=disagg, scenario=scenario, system=system, engine=engine,
+                   tp=tp, pp=pp, ep=ep, dp=dp, spec_decode=spec_decode, attn_dp=True if dp else None)
+    pred = predict_serve(_catalog(catalog), req, params=_params(perf_params))
+    if json_out:
+        print_json(pred.to_dict())
+        return
+    _show(pred, f"{model} on {chips} x {hardware} (isl {isl:g}, osl {osl:g})")
+
+
+def _phase(kind: str, **kw: Any) -> None:
+    from suanli.perf.search import predict_phase
+
+    json_out = kw.pop("json_out")
+    catalog = kw.pop("catalog")
+    perf_params = kw.pop("perf_params")
+    if kw.get("dp"):
+        kw["attn_dp"] = True
+    req = _request(scenario="fixed", **kw)
+    pred = predict_phase(_catalog(catalog), req, kind, params=_params(perf_params))
+    if json_out:
+        print_json(pred.to_dict())
+        return
+    _show(pred, f"{kind}: {kw['model']} on {kw['chips']} x {kw['hardware']}")
+
+
+@app.command("prefill")
+@guarded
+def prefill(
+    hardware: str = HW, model: str = MODEL, chips: int = CHIPS, isl: float = ISL,
+    weight_dtype: str = WD, act_dtype: Optional[str] = AD, kv_dtype: Optional[str] = KD,
+    batch_per_chip: Optional[float] = typer.Option(None, "--batch-per-chip", help="Prompt tokens per step per chip."),
+    ttft_slo_ms: Optional[float] = typer.Option(None, "--ttft-slo-ms"),
+    system: Optional[str] = SYSTEM, engine: Optional[str] = ENGINE, tp: Optional[int] = TP, pp: Optional[int] = PP,
+    ep: Optional[int] = EP, dp: Optional[int] = DP, perf_params: Optional[Path] = PARAMS,
+    catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION,
+) -> None:
+    """Prefill-only instance: input tokens/s per chip at fixed settings (free ones searched)."""
+    _phase("prefill", hardware=hardware, model=model, chips=chips, isl=isl, osl=1.0, weight_dtype=weight_dtype,
+           act_dtype=act_dtype, kv_dtype=kv_dtype, batch_per_chip=batch_per_chip, ttft_slo_ms=ttft_slo_ms,
+           system=system, engine=engine, tp=tp, pp=pp, ep=ep, dp=dp, perf_params=perf_params, catalog=catalog,
+           json_out=json_out)
+
+
+@app.command("decode")
+@guarded
+def decode(
+    hardware: str = HW, model: str = MODEL, chips: int = CHIPS, isl: float = ISL, osl: float = OSL,
+    weight_dtype: str = WD, act_dtype: Optional[str] = AD, kv_dtype: Optional[str] = KD,
+    batch_per_chip: Optional[float] = typer.Option(None, "--batch-per-chip", help="Sequences in flight per chip."),
+    concurrency: Optional[float] = typer.Option(None, "--concurrency"),
+    tpot_slo_ms: Optional[float] = typer.Option(None, "--tpot-slo-ms"),
+    system: Optional[str] = SYSTEM, engine: Optional[str] = ENGINE, tp: Optional[int] = TP, pp: Optional[int] = PP,
+    ep: Optional[int] = EP, dp: Optional[int] = DP, spec_decode: Optional[str] = SPEC,
+    perf_params: Optional[Path] = PARAMS, catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION,
+) -> None:
+    """Decode-only instance: output tokens/s per chip and TPOT at fixed settings (free ones searched)."""
+    _phase("decode", hardware=hardware, model=model, chips=chips, isl=isl, osl=osl, weight_dtype=weight_dtype,
+           act_dtype=act_dtype, kv_dtype=kv_dtype, batch_per_chip=batch_per_chip, concurrency=concurrency,
+           tpot_slo_ms=tpot_slo_ms, system=system, engine=engine, tp=tp, pp=pp, ep=ep, dp=dp,
+           spec_decode=spec_decode, perf_params=perf_params, catalog=catalog, json_out=json_out)
+
+
+@app.command("pareto")
+@guarded
+def pareto_cmd(
+    hardware: str = HW, model: str = MODEL, chips: int = CHIPS, isl: float = ISL, osl: float = OSL,
+    weight_dtype: str = WD, act_dtype: Optional[str] = AD, kv_dtype: Optional[str] = KD,
+    ttft_slo_ms: Optional[float] = typer.Option(None, "--ttft-slo-ms"),
+    disagg: bool = typer.Option(False, "--disagg", help="Decode instances of a disaggregated deployment."),
+    system: Optional[str] = SYSTEM, engine: Optional[str] = ENGINE, spec_decode: Optional[str] = SPEC,
+    perf_params: Optional[Path] = PARAMS, catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION,
+) -> None:
+    """Pareto curve: output tokens/s per chip against tokens/s per user."""
+    from suanli.perf.search import pareto
+
+    req = _request(hardware=hardware, model=model, chips=chips, isl=isl, osl=osl, weight_dtype=weight_dtype,
+                   act_dtype=act_dtype, kv_dtype=kv_dtype, ttft_slo_ms=ttft_slo_ms, disagg=disagg, system=system,
+                   engine=engine, spec_decode=spec_decode)
+    curve = pareto(_catalog(catalog), req, params=_params(perf_params))
+    if json_out:
+        print_json(curve.to_dict())
+        return
+    cols = ["tokens/s/user", "out tok/s/chip", "TPOT ms", "TTFT ms", "tp", "pp", "ep", "dp", "batch"]
+    console.print(table(f"Pareto: {model} on {chips} x {hardware}", cols,
+                        [[p["tps_per_user"], p["output_tps_per_chip"], p["tpot_ms"], p["ttft_ms"], p["tp"], p["pp"],
+                          p["ep"], p["dp"], p["batch"]] for p in curve.points]))
+    for w in curve.warnings:
+        console.print(f"[yellow]warning:[/] {w}")

@@ -1,0 +1,179 @@
+"""Calibration: fit the few group-level parameters of the model to measured records.
+
+Only parameters with a physical meaning are fitted, each on a *group* of rows
+(a software stack, a hardware family), never on a single row:
+
+========================================  ==========================================
+parameter                                 rows it is fitted on
+========================================  ==========================================
+``maturity.cuda``                         serve/prefill/decode rows on CUDA chips
+``maturity.rocm``                         ... on ROCm chips (AMD)
+``maturity.cann``                         ... on CANN chips (Huawei Ascend)
+``families.blackwell.matmul_eff.fp4``     ... on Blackwell chips in FP4
+``attn_scale``                            ... of MLA models (FlashMLA-class decode
+                                          kernels' share of ``attn_eff``)
+========================================  ==========================================
+
+The fit minimises the soft-L1 loss of ``log(predicted / measured)`` with
+:func:`scipy.optimize.least_squares`, so no single row dominates.
+:func:`cross_validate` refits on ``k`` folds and predicts each held-out row,
+which is what docs/accuracy.md reports next to the in-sample error.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from suanli.perf.hardware import load_params
+from suanli.perf.validate import SERVING_KINDS, Skip, predict_row
+
+
+@dataclass(frozen=True)
+class FitParam:
+    """One fitted parameter: where it lives in the parameter tree, its bounds and its rows."""
+
+    name: str
+    path: tuple[str, ...]
+    low: float
+    high: float
+    start: float
+    rows: str
+
+
+FIT_PARAMS: tuple[FitParam, ...] = (
+    FitParam("maturity.cuda", ("maturity", "cuda", "value"), 0.3, 1.2, 0.8, "CUDA serving rows"),
+    FitParam("maturity.rocm", ("maturity", "rocm", "value"), 0.2, 1.2, 0.7, "ROCm serving rows"),
+    FitParam("maturity.cann", ("maturity", "cann", "value"), 0.2, 1.2, 0.6, "CANN serving rows"),
+    FitParam("blackwell.fp4_matmul_eff", ("families", "blackwell", "matmul_eff", "fp4"), 0.2, 0.9, 0.5,
+             "Blackwell FP4 serving rows"),
+    FitParam("attn_scale.mla", ("attn_scale", "mla"), 0.2, 1.5, 1.0, "MLA-model serving rows"),
+)
+
+
+def _set(tree: dict, path: tuple[str, ...], value: float) -> None:
+    d = tree
+    for k in path[:-1]:
+        d = d.setdefault(k, {})
+    d[path[-1]] = float(value)
+
+
+def with_values(base: dict, values: dict[str, float], fit: tuple[FitParam, ...] = FIT_PARAMS) -> dict:
+    """A copy of the parameter tree with fitted values set."""
+    p = copy.deepcopy(base)
+    for fp in fit:
+        if fp.name in values:
+            _set(p, fp.path, values[fp.name])
+    return p
+
+
+def serving_rows(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if r.get("kind") in SERVING_KINDS]
+
+
+def _residuals(rows: list[dict], catalog: Any, params: dict) -> np.ndarray:
+    res = []
+    for r in rows:
+        try:
+            pred = predict_row(r, catalog, params)
+        except Skip:
+            continue
+        meas = float(r["value"])
+        res.append(math.log(max(pred, 1e-12) / meas) if r["metric"] != "e2e_latency_s" else math.log(meas / max(pred, 1e-12)))
+    return np.asarray(res)
+
+
+def fit(rows: list[dict], catalog: Any, *, base: dict | None = None,
+        fit_params: tuple[FitParam, ...] = FIT_PARAMS) -> dict[str, float]:
+    """Fit ``fit_params`` on the serving rows of ``rows``; returns ``{name: value}``."""
+    from scipy.optimize import least_squares
+
+    base = base or load_params(calibrated=False)
+    rows = serving_rows(rows)
+
+    def f(x: np.ndarray) -> np.ndarray:
+        vals = {fp.name: v for fp, v in zip(fit_params, x)}
+        return _residuals(rows, catalog, with_values(base, vals, fit_params))
+
+    x0 = np.array([fp.start for fp in fit_params])
+    lo = np.array([fp.low for fp in fit_params])
+    hi = np.array([fp.high for fp in fit_params])
+    sol = least_squares(f, x0, bounds=(lo, hi), loss="soft_l1", f_scale=0.2, diff_step=1e-3, max_nfev=200)
+    return {fp.name: round(float(v), 4) for fp, v in zip(fit_params, sol.x)}
+
+
+def cross_validate(rows: list[dict], catalog: Any, *, k: int = 5, base: dict | None = None,
+                   fold_of: Callable[[dict], int] | None = None) -> dict[str, float]:
+    """Out-of-fold predictions: refit on ``k - 1`` folds, predict the held-out one.
+
+    Folds are assigned deterministically from the row id (``fold_of``), so
+    reruns agree. Returns ``{row id: out-of-fold prediction}``.
+    """
+    import zlib
+
+    base = base or load_params(calibrated=False)
+    rows = serving_rows(rows)
+    fold_of = fold_of or (lambda r: zlib.crc32(r["id"].encode()) % k)
+    out: dict[str, float] = {}
+    for f in range(k):
+        train = [r for r in rows if fold_of(r) != f]
+        test = [r for r in rows if fold_of(r) == f]
+        vals = fit(train, catalog, base=base)
+        p = with_values(base, vals)
+        for r in test:
+            try:
+                out[r["id"]] = predict_row(r, catalog, p)
+            except Skip:
+                pass
+    return out
+
+
+def write_calibration(values: dict[str, float], path: str | Path, *, source: str, n_rows: int) -> None:
+    """Write the fitted values as a parameter overlay (``calibration.yaml``) with provenance."""
+    tree: dict = {}
+    for fp in FIT_PARAMS:
+        if fp.name in values:
+            _set(tree, fp.path, values[fp.name])
+    doc = {
+        "generated_by": "python -m suanli.perf.calibrate",
+        "date": dt.date.today().isoformat(),
+        "source": source,
+        "rows": n_rows,
+        "fitted": {fp.name: {"value": values.get(fp.name), "rows": fp.rows} for fp in FIT_PARAMS},
+        "params": tree,
+    }
+    Path(path).write_text("# Fitted performance-model parameters. Regenerate; do not edit by hand.\n"
+                          + yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m suanli.perf.calibrate [CSV] [--write]``: fit and print (and write) the values."""
+    import argparse
+
+    from suanli.catalog import get_catalog
+    from suanli.perf.validate import read_records
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("csv", nargs="?", default="data/validation/dev.csv")
+    ap.add_argument("--write", action="store_true", help="write src/suanli/perf/data/calibration.yaml")
+    a = ap.parse_args(argv)
+    cat = get_catalog()
+    rows = read_records(a.csv)
+    vals = fit(rows, cat)
+    print(yaml.safe_dump(vals, sort_keys=False))
+    if a.write:
+        out = Path(__file__).with_name("data") / "calibration.yaml"
+        write_calibration(vals, out, source=a.csv, n_rows=len(serving_rows(rows)))
+        print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,317 @@
+"""Achieved rates of an accelerator: peak x efficiency, with the curves as data.
+
+:class:`HardwareSpec` is one accelerator in one system, seen per *rank* (a
+device as the software sees it; an Ascend 910C package is two ranks). Its
+achieved rates are
+
+* matrix engine: ``peak(dtype) x matmul_eff x rows / (rows + m_half) x maturity``
+* attention core: ``peak(bf16) x attn_eff x maturity``
+* memory: ``bw x mem_eff x maturity``, plus ``kernel_us`` per kernel launched,
+  so that the efficiency of a transfer of ``b`` bytes is ``b / (b + bw kernel_us)``
+
+The efficiencies come per hardware *family* from ``perf/data/hardware.yaml``
+(each with the dev.csv rows it was read from) and the ``maturity`` factor per
+software stack (CUDA = 1) keeps the ecosystem gap an explicit, editable number.
+Microbenchmarks (``kind`` gemm / memcopy) use the kernel-level figures only;
+serving uses them times ``maturity``.
+
+>>> import dataclasses
+>>> spec = HardwareSpec.synthetic(bf16_tflops=1000, mem_bw_tbps=4.0, mem_gb=80)
+>>> round(float(spec.matmul_rate("bf16", 1e9)) / 1e12)   # TFLOP/s at large M
+690
+>>> round(float(spec.mem_rate()) / 1e12, 2)               # TB/s
+3.34
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from suanli.errors import DataError, SuanliError
+
+#: Compute formats tried, in order, when a chip lacks the requested one.
+DTYPE_FALLBACK: dict[str, tuple[str, ...]] = {
+    "fp4": ("fp4", "fp8", "int8", "bf16", "fp16"),
+    "fp8": ("fp8", "int8", "bf16", "fp16"),
+    "int8": ("int8", "fp8", "bf16", "fp16"),
+    "bf16": ("bf16", "fp16"),
+    "fp16": ("fp16", "bf16"),
+}
+PEAK_DTYPES = ("bf16", "fp16", "fp8", "int8", "fp4")
+
+
+def _deep_merge(base: dict, upd: dict) -> dict:
+    out = dict(base)
+    for k, v in upd.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+@lru_cache(maxsize=8)
+def _packaged(name: str) -> dict:
+    text = resources.files("suanli.perf").joinpath("data").joinpath(name).read_text(encoding="utf-8")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)  # noqa: S506 - safe loader
+
+
+def load_params(overrides: dict | str | Path | None = None, *, calibrated: bool = True) -> dict:
+    """Model parameters: ``hardware.yaml``, the fitted ``calibration.yaml``, then ``overrides``.
+
+    ``overrides`` is a dict or a YAML file of the same layout holding only the
+    keys to change (e.g. ``{"maturity": {"cann": {"value": 0.8}}}``).
+    ``calibrated=False`` leaves out the fitted values (what calibration starts from).
+    """
+    base = _packaged("hardware.yaml")
+    calib = _packaged_optional("calibration.yaml") if calibrated else {}
+    params = _deep_merge(base, calib.get("params", {})) if calib else base
+    if overrides is None:
+        return params
+    if not isinstance(overrides, dict):
+        path = Path(overrides)
+        try:
+            overrides = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise DataError(str(path), f"cannot read performance parameters: {exc}") from None
+        if not isinstance(overrides, dict):
+            raise DataError(str(path), "expected a mapping with keys like families, maturity, serving, comm")
+    return _deep_merge(params, overrides)
+
+
+def _packaged_optional(name: str) -> dict:
+    try:
+        return _packaged(name) or {}
+    except FileNotFoundError:
+        return {}
+
+
+def family_of(hardware: str, stack: str, params: dict) -> str:
+    """Hardware family by id prefix, else by software stack, else ``default``.
+
+    >>> p = load_params()
+    >>> family_of("h200-sxm", "cuda", p), family_of("mi325x", "rocm", p), family_of("mlu690", "neuware", p)
+    ('hopper', 'cdna3', 'default')
+    """
+    for fam, d in params["families"].items():
+        if any(hardware.startswith(m) for m in d.get("match") or ()):
+            return fam
+    return params.get("by_stack", {}).get(stack, "default")
+
+
+@dataclass(frozen=True)
+class HardwareSpec:
+    """One accelerator in one system, per rank, with its efficiency curves.
+
+    Numeric fields may be numpy arrays (they broadcast with the workload), which
+    is how the property tests vary bandwidth and peaks.
+    """
+
+    hardware: str
+    family: str
+    stack: str
+    vendor: str
+    ranks_per_chip: int
+    peaks_tflops: dict[str, Any]       # per rank, dense; None = unsupported/unknown
+    mem_bw_tbps: Any                   # per rank
+    mem_gb: Any                        # per rank
+    matmul_eff: dict[str, float]
+    matmul_m_half: float
+    attn_eff: Any
+    mem_eff: Any
+    kernel_us: Any
+    maturity: Any = 1.0
+    engine_factor: Any = 1.0
+    # system
+    system: str = "none"
+    system_chips: int = 8
+    domain_ranks: int = 8              # ranks in one scale-up domain
+    scaleup_gbps: Any = 450.0          # per rank, per direction
+    topology: str = "switched"
+    scaleout_gbps: Any = 50.0          # per rank, per direction
+    comm: dict = field(default_factory=dict)
+    serving: dict = field(default_factory=dict)
+    attn_scale: dict = field(default_factory=dict)   # per attention kind (mla: FlashMLA-class kernels)
+    estimates: tuple[str, ...] = ()    # figures resting on estimates
+    warnings: tuple[str, ...] = ()
+
+    # --- construction ----------------------------------------------------------
+    @classmethod
+    def from_catalog(
+        cls,
+        catalog: Any,
+        hardware: str,
+        *,
+        system: str | None = None,
+        chips: int | None = None,
+        engine: str | None = None,
+        params: dict | None = None,
+    ) -> HardwareSpec:
+        """Build from catalog records: the accelerator, its system and the parameters.
+
+        ``system`` is a system id or alias (``hgx-8``); by default the chip's
+        usual box, or the rack for a rack-scale id (``gb200-nvl72``).
+        """
+        p = params or load_params()
+        acc = catalog.accelerator(hardware)
+        sysrec = None
+        if acc.category == "system" and acc.id in getattr(catalog, "systems", {}):
+            sysrec = catalog.systems[acc.id]
+            if sysrec.hardware:
+                acc = catalog.accelerator(sysrec.hardware)
+        if sysrec is None:
+            if system:
+                sysrec = catalog.system(system, acc.id)
+            else:
+                sysrec = catalog.default_system(acc.id)
+                if chips and chips > sysrec.chips:
+                    big = [s for s in catalog.systems.values() if s.hardware == acc.id and s.chips >= chips]
+                    if big:
+                        sysrec = min(big, key=lambda s: s.chips)
+        warnings: list[str] = []
+        estimates: list[str] = []
+        rpc = int(getattr(acc, "devices_per_package", 1) or 1)
+
+        peaks: dict[str, float | None] = {}
+        for d in PEAK_DTYPES:
+            fig = acc.peak(d)
+            peaks[d] = None if fig.value is None else fig.value / rpc
+            if fig.value is not None and fig.is_estimate:
+                estimates.append(f"{d} peak")
+        if peaks["bf16"] is None and peaks["fp16"] is not None:
+            peaks["bf16"] = peaks["fp16"]
+        if peaks["bf16"] is None and peaks["int8"] is not None:
+            peaks["bf16"] = peaks["int8"] / 2
+            warnings.append(f"{acc.id}: no BF16/FP16 peak in the catalog; assumed half the INT8 peak")
+            estimates.append("bf16 peak (half of int8)")
+        if peaks["bf16"] is None and peaks["fp8"] is not None:
+            peaks["bf16"] = peaks["fp8"] / 2
+            warnings.append(f"{acc.id}: no BF16 peak in the catalog; assumed half the FP8 peak")
+            estimates.append("bf16 peak (half of fp8)")
+        if peaks["bf16"] is None:
+            raise SuanliError(
+                f"accelerator {acc.id!r} has no dense compute peak in the catalog",
+                hint="add bf16_tflops (or fp16/int8) with an overlay: suanli --catalog FILE",
+            )
+        if acc.mem_bw_tbps.value is None or acc.mem_capacity_gb.value is None:
+            missing = [n for n in ("mem_bw_tbps", "mem_capacity_gb") if getattr(acc, n).value is None]
+            raise SuanliError(
+                f"accelerator {acc.id!r} lacks {', '.join(missing)} in the catalog",
+                hint="add the figure with an overlay: suanli --catalog FILE",
+            )
+        for n in ("mem_bw_tbps", "mem_capacity_gb"):
+            if getattr(acc, n).is_estimate:
+                estimates.append(n)
+
+        fam = family_of(acc.id, acc.stack, p)
+        fd = p["families"][fam]
+        if fam == "default":
+            warnings.append(f"{acc.id}: no efficiency data for its family; generic estimates used")
+        mat = p["maturity"].get(acc.stack, p["maturity"]["other"])
+        eng = p.get("engines", {}).get(engine or "", p.get("engines", {}).get("default", {"value": 1.0}))
+
+        su = sysrec.scaleup_bw_unidir_gbps.value or 32.0
+        so = sysrec.scaleout_bw_unidir_gbps.value or 12.5
+        if sysrec.scaleup_bw_unidir_gbps.is_estimate:
+            estimates.append("scale-up bandwidth")
+        return cls(
+            hardware=acc.id, family=fam, stack=acc.stack, vendor=acc.vendor, ranks_per_chip=rpc,
+            peaks_tflops=peaks, mem_bw_tbps=acc.mem_bw_tbps.value / rpc, mem_gb=acc.mem_capacity_gb.value / rpc,
+            matmul_eff=dict(fd["matmul_eff"]), matmul_m_half=float(fd["matmul_m_half"]),
+            attn_eff=float(fd["attn_eff"]), mem_eff=float(fd["mem_eff"]), kernel_us=float(fd["kernel_us"]),
+            maturity=float(mat["value"]), engine_factor=float(eng["value"]),
+            system=sysrec.id, system_chips=sysrec.chips, domain_ranks=sysrec.scaleup_domain_chips * rpc,
+            scaleup_gbps=su / rpc, topology=sysrec.scaleup_topology, scaleout_gbps=so / rpc,
+            comm=p["comm"], serving=p["serving"], attn_scale=dict(p.get("attn_scale", {})),
+            estimates=tuple(dict.fromkeys(estimates)),
+            warnings=tuple(warnings),
+        )
+
+    @classmethod
+    def synthetic(cls, *, bf16_tflops: Any = 1000.0, mem_bw_tbps: Any = 4.0, mem_gb: Any = 80.0,
+                  fp8_tflops: Any = None, scaleup_gbps: Any = 450.0, family: str = "hopper",
+                  params: dict | None = None, **kw: Any) -> HardwareSpec:
+        """A made-up chip with a family's efficiencies (for tests and what-if studies)."""
+        p = params or load_params()
+        fd = p["families"][family]
+        peaks = {"bf16": bf16_tflops, "fp16": bf16_tflops, "fp8": fp8_tflops, "int8": None, "fp4": None}
+        base: dict[str, Any] = dict(
+            hardware="synthetic", family=family, stack="cuda", vendor="synthetic", ranks_per_chip=1,
+            peaks_tflops=peaks, mem_bw_tbps=mem_bw_tbps, mem_gb=mem_gb, matmul_eff=dict(fd["matmul_eff"]),
+            matmul_m_half=float(fd["matmul_m_half"]), attn_eff=float(fd["attn_eff"]),
+            mem_eff=float(fd["mem_eff"]), kernel_us=float(fd["kernel_us"]), scaleup_gbps=scaleup_gbps,
+            comm=p["comm"], serving=p["serving"], attn_scale=dict(p.get("attn_scale", {})),
+        )
+        base.update(kw)
+        return cls(**base)
+
+    def replace(self, **kw: Any) -> HardwareSpec:
+        return dataclasses.replace(self, **kw)
+
+    # --- formats -----------------------------------------------------------------
+    def compute_dtype(self, dtype: str) -> tuple[str, str | None]:
+        """The compute format used for ``dtype``, and a warning when it falls back.
+
+        >>> HardwareSpec.synthetic().compute_dtype("fp8")
+        ('bf16', 'synthetic has no fp8 peak: fp8 matmuls run as bf16')
+        """
+        for d in DTYPE_FALLBACK.get(dtype, (dtype, "bf16")):
+            if self.peaks_tflops.get(d) is not None:
+                if d != dtype:
+                    return d, f"{self.hardware} has no {dtype} peak: {dtype} matmuls run as {d}"
+                return d, None
+        return "bf16", f"{self.hardware} has no {dtype} peak: {dtype} matmuls run as bf16"
+
+    # --- achieved rates (per rank) -----------------------------------------------
+    def _eff(self, dtype: str) -> float:
+        return self.matmul_eff.get(dtype, self.matmul_eff.get("any", 0.6))
+
+    def matmul_rate(self, dtype: str, rows: Any, *, serving: bool = False) -> np.ndarray:
+        """Achieved FLOP/s of a GEMM with ``rows`` rows in compute format ``dtype``."""
+        peak = self.peaks_tflops.get(dtype)
+        if peak is None:
+            dtype, _ = self.compute_dtype(dtype)
+            peak = self.peaks_tflops[dtype]
+        r = np.asarray(rows, dtype=float)
+        f = np.asarray(peak, dtype=float) * 1e12 * self._eff(dtype) * r / (r + self.matmul_m_half)
+        return f * (self.maturity * self.engine_factor if serving else 1.0)
+
+    def attn_rate(self, dtype: str = "bf16", *, serving: bool = True) -> np.ndarray:
+        """Achieved FLOP/s of the attention core: BF16, or FP8 with an FP8 KV cache where the chip has FP8."""
+        peak = self.peaks_tflops.get(dtype) if dtype == "fp8" else None
+        f = np.asarray(peak if peak is not None else self.peaks_tflops["bf16"], dtype=float) * 1e12 * self.attn_eff
+        return f * (self.maturity * self.engine_factor if serving else 1.0)
+
+    def mem_rate(self, *, serving: bool = False) -> np.ndarray:
+        """Achieved streaming bytes/s of HBM."""
+        f = np.asarray(self.mem_bw_tbps, dtype=float) * 1e12 * self.mem_eff
+        return f * (self.maturity * self.engine_factor if serving else 1.0)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        for k in ("comm", "serving", "attn_scale"):
+            d.pop(k)
+        return d
+
+
+def gemm_time(spec: HardwareSpec, m: Any, n: Any, k: Any, dtype: str = "bf16", *, out_bytes: float = 2.0) -> np.ndarray:
+    """Seconds for one ``M x K @ K x N`` GEMM: roofline of the achieved rates plus one kernel.
+
+    >>> s = HardwareSpec.synthetic(bf16_tflops=1000, mem_bw_tbps=4.0)
+    >>> round(float(gemm_time(s, 8192, 8192, 8192)) * 1e3, 3)   # ms, compute-bound
+    1.601
+    """
+    from suanli.perf.ops import dtype_bytes
+
+    m, n, k = (np.asarray(x, dtype=float) for x in (m, n, k))
+    cd, _ = spec.compute_dtype(dtype)
+    b = dtype_bytes(cd) if cd in ("fp8", "int8", "fp4") else 2.0
+    flops = 2 * m * n * k
+    byts = (m * k + k * n) * b + m * n * out_bytes
+    t = np.maximum(flops / spec.matmul_rate(cd, m), byts / spec.mem_rate())
+    return t + spec.kernel_us * 1e-6

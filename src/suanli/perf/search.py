@@ -1,0 +1,416 @@
+"""Best serving configuration under SLOs, found by evaluating every candidate in one vectorized call.
+
+The search enumerates tensor (``tp``), pipeline (``pp``), attention-data
+(``dp``) and expert (``ep``) parallel degrees that fit the chips and the
+scale-up domain, and for each a half-octave grid of batch sizes up to the
+largest that fits in memory; it evaluates all of them at once
+(:func:`suanli.perf.serving.evaluate`), drops those that do not fit or miss
+an SLO, and keeps the highest output tokens/s per chip. With ``disagg`` it
+does the same for prefill-only and decode-only instances and combines them at
+the best P:D ratio. :func:`pareto` returns the whole front of output tokens/s
+per chip against tokens/s per user.
+
+Settings given (``tp=8``, ``batch_per_chip=256``...) are respected; the
+others are searched, as the people who measured a figure chose them.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from suanli.errors import SuanliError
+from suanli.perf.hardware import HardwareSpec, load_params
+from suanli.perf.inference import BOTTLENECKS
+from suanli.perf.memory import max_seqs_per_rank, weight_bytes_per_rank
+from suanli.perf.ops import DEFAULT_ACT, Dtypes, ModelShape
+from suanli.perf.serving import (
+    ErrorBand, Evaluation, Prediction, disagg_combine, evaluate, parse_spec,
+)
+
+POW2 = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+GRID_STEPS = 26  # half-octave batch grid below the largest batch that fits
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to predict: hardware x model x workload, with fixed settings (None = search it)."""
+
+    hardware: str
+    model: str
+    chips: int = 8
+    isl: float = 1024
+    osl: float = 1024
+    weight_dtype: str = "fp8"
+    act_dtype: str | None = None
+    kv_dtype: str | None = None
+    system: str | None = None
+    engine: str | None = None
+    scenario: str = "offline"           # offline | server | fixed
+    ttft_slo_ms: float | None = None
+    tpot_slo_ms: float | None = None
+    concurrency: float | None = None    # sequences in flight across all chips
+    batch_per_chip: float | None = None
+    disagg: bool = False
+    spec_decode: str | None = None
+    accept_p: float | None = None
+    tp: int | None = None
+    pp: int | None = None
+    ep: int | None = None
+    dp: int | None = None
+    attn_dp: bool | None = None
+
+
+@dataclass
+class Context:
+    """The resolved inputs of a prediction."""
+
+    hw: HardwareSpec
+    model: ModelShape
+    dtypes: Dtypes
+    warnings: list[str] = field(default_factory=list)
+    params: dict = field(default_factory=dict)
+
+
+def prepare(catalog: Any, req: Request, params: dict | None = None) -> Context:
+    """Resolve hardware, system, model and formats; collect fallback and extrapolation warnings."""
+    p = params or load_params()
+    hw = HardwareSpec.from_catalog(catalog, req.hardware, system=req.system, chips=req.chips,
+                                   engine=req.engine, params=p)
+    shape = ModelShape.from_arch(catalog.model(req.model))
+    wd = req.weight_dtype or "bf16"
+    if wd not in DEFAULT_ACT:
+        raise SuanliError(f"unknown weight dtype {wd!r}", hint=f"use one of {', '.join(DEFAULT_ACT)}")
+    dt = Dtypes.of(wd, req.act_dtype, req.kv_dtype)
+    warnings = list(hw.warnings)
+    act, w = hw.compute_dtype(dt.act)
+    if w:
+        warnings.append(w)
+    if dt.weight in ("fp4",) and hw.peaks_tflops.get("fp4") is None:
+        # FP4 weights without FP4 units: stored as the next supported format
+        store = "fp8" if hw.peaks_tflops.get("fp8") is not None else "int8" if hw.peaks_tflops.get("int8") else "bf16"
+        dt = replace(dt, weight=store, dense=None)
+        warnings.append(f"{hw.hardware} has no fp4 support: weights taken as {store}")
+    if dt.dense == "fp8" and hw.peaks_tflops.get("fp8") is None:
+        dt = replace(dt, dense="int8" if hw.peaks_tflops.get("int8") else "bf16")
+    if dt.kv == "fp8" and hw.peaks_tflops.get("fp8") is None:
+        dt = replace(dt, kv="int8" if hw.peaks_tflops.get("int8") else "bf16")
+    dt = replace(dt, act=act)
+    return Context(hw, shape, dt, warnings, p)
+
+
+# --------------------------------------------------------------------------- candidates
+def parallel_candidates(hw: HardwareSpec, m: ModelShape, ranks: int, req: Request) -> dict[str, np.ndarray]:
+    """Arrays of (tp, pp, dp, ep) that fit ``ranks`` ranks, honouring the fixed ones in ``req``."""
+    rows = []
+    tps = [req.tp] if req.tp else [t for t in POW2 if t <= min(ranks, m.heads) and t <= max(hw.domain_ranks, 1)]
+    pps = [req.pp] if req.pp else [p for p in (1, 2, 4, 8) if p <= m.layers]
+    moe = m.is_moe
+    if req.dp and (req.attn_dp or req.attn_dp is None):
+        dps = [req.dp]
+    elif req.attn_dp is False or not moe:
+        dps = [1]
+    else:
+        dps = [d for d in POW2 if d <= ranks]
+        if ranks not in dps:
+            dps.append(ranks)
+    for t in tps:
+        for p in pps:
+            for d in dps:
+                r = t * p * d
+                if r > ranks:
+                    continue
+                if req.ep:
+                    eps = [req.ep]
+                elif not moe:
+                    eps = [1]
+                elif d > 1:
+                    eps = [t * d]
+                else:
+                    eps = sorted({1, t})
+                for e in eps:
+                    if moe and (e > t * d or (t * d) % e):
+                        continue
+                    rows.append((t, p, d, e))
+    if not rows:
+        raise SuanliError(
+            f"no parallel layout fits {ranks} ranks with the fixed settings given",
+            hint="lower tp/pp/dp or add chips",
+        )
+    arr = np.asarray(rows, dtype=float)
+    return {"tp": arr[:, 0], "pp": arr[:, 1], "dp": arr[:, 2], "ep": arr[:, 3]}
+
+
+def _batch_grid(bmax: np.ndarray, fixed: float | None) -> np.ndarray:
+    """(configs, grid) sequences per instance: fixed, or half-octaves below the memory limit."""
+    if fixed is not None:
+        return np.broadcast_to(np.asarray(fixed, dtype=float), (bmax.shape[0], 1)).copy()
+    f = 2.0 ** (-np.arange(GRID_STEPS) / 2.0)
+    g = np.floor(bmax[:, None] * f[None, :])
+    return np.maximum(g, 1.0)
+
+
+def _select(ev: Evaluation, ok: np.ndarray, score: np.ndarray) -> int | None:
+    s = np.where(ok, score, -np.inf).ravel()
+    if not np.isfinite(s).any():
+        return None
+    return int(np.argmax(s))
+
+
+def _band(params: dict, hw: HardwareSpec, kind: str) -> tuple[ErrorBand | None, list[str]]:
+    """Error band of the hardware family and kind, and extrapolation warnings."""
+    from suanli.perf.hardware import _packaged_optional
+
+    bands = _packaged_optional("error_bands.yaml")
+    warns: list[str] = []
+    groups = bands.get("groups", {})
+    for key in (f"family={hw.family}|kind={kind}", f"vendor={hw.vendor}|kind={kind}", f"kind={kind}", "all"):
+        g = groups.get(key)
+        if g and g.get("mape") is not None:
+            band = ErrorBand(g["mape"], int(g.get("n", 0)), key)
+            break
+    else:
+        band = None
+    measured = set(bands.get("measured_stacks", []))
+    if measured and hw.stack not in measured:
+        warns.append(f"extrapolation: no serving measurement on the {hw.stack} stack; the {hw.stack} "
+                     f"software-maturity factor is an estimate")
+    if bands.get("measured_vendors") and hw.vendor not in bands["measured_vendors"]:
+        warns.append(f"extrapolation: no measurement of any {hw.vendor} chip in the validation set")
+    if hw.estimates:
+        warns.append("figures of estimate confidence: " + ", ".join(hw.estimates))
+    return band, warns
+
+
+def _with_band(pred: Prediction, band: ErrorBand | None, metric: str) -> None:
+    if band is None:
+        return
+    v = pred.metrics.get(metric)
+    if v is not None and band.mape is not None:
+        band.low, band.high = v * (1 - band.mape), v * (1 + band.mape)
+    pred.error_band = band
+
+
+def _required_memory_error(ctx: Context, ranks: int) -> SuanliError:
+    m, hw = ctx.model, ctx.hw
+    need = float(weight_bytes_per_rank(m, ctx.dtypes)) / 1e9
+    have = float(hw.mem_gb) * ranks
+    return SuanliError(
+        f"{m.id} does not fit on {ranks / hw.ranks_per_chip:g} x {hw.hardware}: weights alone need "
+        f"{need:,.0f} GB in {ctx.dtypes.weight} plus KV cache; {have:,.0f} GB of memory in all",
+        hint="add chips (--chips), or lower precision (--weight-dtype fp8/int4/fp4)",
+    )
+
+
+def _phase_pred(ctx: Context, req: Request, ev: Evaluation, i: int, kind: str, chips_total: float,
+                n_cand: int, t0: float, metric: str, extra: dict | None = None) -> Prediction:
+    cfg = ev.pick(i)
+    inst = max(int(chips_total * ctx.hw.ranks_per_chip // cfg["ranks_per_instance"]), 1)
+    used = inst * cfg["chips_per_instance"]
+    scale = used / chips_total
+    metrics = {
+        "output_tps_per_chip": cfg["output_tps_per_chip"] * scale,
+        "input_tps_per_chip": cfg["input_tps_per_chip"] * scale,
+        "tpot_ms": cfg["tpot_ms"], "ttft_ms": cfg["ttft_ms"], "tps_per_user": cfg["tps_per_user"],
+        "step_ms": cfg["step_ms"],
+    }
+    metrics["total_tps_per_chip"] = metrics["output_tps_per_chip"] + metrics["input_tps_per_chip"]
+    config = {k: cfg[k] for k in ("tp", "pp", "ep", "dp", "ranks_per_instance")}
+    config.update(instances=inst, chips_used=used, batch_per_instance=cfg["batch"],
+                  batch_per_chip=cfg["batch"] / cfg["chips_per_instance"], accept_length=cfg["accept_length"],
+                  attn_dp=cfg["dp"] > 1, mode=ev.mode, dtypes=vars(ctx.dtypes).copy(),
+                  system=ctx.hw.system, isl=req.isl, osl=req.osl)
+    if extra:
+        config.update(extra)
+    bott = {ev.mode if ev.mode != "mixed" else "decode": ev.step.bottleneck_name(i)}
+    shares = {ev.mode if ev.mode != "mixed" else "decode": {k: round(v, 4) for k, v in ev.step.shares(i).items()}}
+    if ev.prefill_step is not None and ev.mode != "prefill":
+        bott["prefill"] = ev.prefill_step.bottleneck_name(i)
+        shares["prefill"] = {k: round(v, 4) for k, v in ev.prefill_step.shares(i).items()}
+    pred = Prediction(ctx.hw.hardware, ctx.model.id, kind, int(chips_total), config, metrics, bott, shares,
+                      ev.memory.to_dict(i), warnings=list(dict.fromkeys(ctx.warnings)), candidates=n_cand,
+                      search_ms=(time.perf_counter() - t0) * 1e3)
+    band, warns = _band(ctx.params, ctx.hw, kind)
+    pred.warnings += [w for w in warns if w not in pred.warnings]
+    _with_band(pred, band, metric)
+    return pred
+
+
+def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_tps_per_chip",
+         tokens_grid: bool = False) -> tuple[Evaluation, np.ndarray, int]:
+    """Evaluate every candidate of one mode; return the evaluation, the feasibility mask and its size."""
+    hw, m, dt = ctx.hw, ctx.model, ctx.dtypes
+    ranks = int(req.chips * hw.ranks_per_chip)
+    pc = parallel_candidates(hw, m, ranks, req)
+    draft = parse_spec(req.spec_decode)
+    R = pc["tp"] * pc["pp"] * pc["dp"]
+    chips_inst = R / hw.ranks_per_chip
+    sv = hw.serving
+    if tokens_grid:  # prefill: prompt tokens per step per instance
+        if req.batch_per_chip:
+            fixed = req.batch_per_chip * chips_inst
+            grid = fixed[:, None]
+        else:
+            per_rank = 2.0 ** np.arange(9, 16)          # 512 .. 32768 tokens per rank
+            grid = np.maximum(per_rank[None, :] * R[:, None], req.isl)
+    else:
+        bmax = max_seqs_per_rank(m, dt, mem_gb=hw.mem_gb, ctx=req.isl + req.osl, step_tokens=1024,
+                                 tp=pc["tp"], dp=pc["dp"], ep=pc["ep"], pp=pc["pp"], serving=sv,
+                                 mtp_layers=max(m.mtp_layers, 1) if draft else 0) * pc["dp"]
+        bmax = np.minimum(bmax, float(sv.get("max_batch_per_rank", 2048)) * pc["dp"] * pc["pp"])
+        fixed = None
+        if req.batch_per_chip:
+            fixed = req.batch_per_chip * chips_inst
+        elif req.concurrency:
+            inst = np.maximum(np.floor(ranks / R), 1.0)
+            fixed = np.maximum(req.concurrency / inst, 1.0)
+        if fixed is not None:
+            grid = np.broadcast_to(np.asarray(fixed, dtype=float).reshape(-1, 1) if np.ndim(fixed) else
+                                   np.full((len(R), 1), float(fixed)), (len(R), 1))
+        else:
+            grid = _batch_grid(np.maximum(bmax, 1.0), None)
+    shape = grid.shape
+    b = lambda k: np.broadcast_to(pc[k][:, None], shape)  # noqa: E731
+    ev = evaluate(hw, m, dt, tp=b("tp"), pp=b("pp"), ep=b("ep"), dp=b("dp"), batch=grid, isl=req.isl,
+                  osl=req.osl, mode=mode, draft=draft, accept_p=req.accept_p)
+    ok = np.asarray(ev.fits, dtype=bool)
+    if mode != "prefill" and req.batch_per_chip is None and req.concurrency is None:
+        ok &= np.asarray(grid <= np.maximum(bmax[:, None], 1.0))
+    p99 = float(sv.get("p99_tpot_factor", 1.0))
+    if req.tpot_slo_ms and mode != "prefill":
+        ok &= ev.tpot_s * 1e3 * (p99 if req.scenario == "server" else 1.0) <= req.tpot_slo_ms
+    if req.ttft_slo_ms:
+        ok &= ev.ttft_s * 1e3 <= req.ttft_slo_ms
+    return ev, ok, int(np.size(grid))
+
+
+def predict_phase(catalog: Any, req: Request, kind: str, *, params: dict | None = None) -> Prediction:
+    """Prefill or decode at the given settings (free ones searched): ``kind`` is ``prefill`` or ``decode``."""
+    t0 = time.perf_counter()
+    ctx = prepare(catalog, req, params)
+    mode = "prefill" if kind == "prefill" else "decode"
+    ev, ok, n = _run(ctx, req, mode, tokens_grid=(mode == "prefill"))
+    metric = "input_tps_per_chip" if mode == "prefill" else "output_tps_per_chip"
+    score = ev.in_tps_per_chip if mode == "prefill" else ev.out_tps_per_chip
+    i = _select(ev, ok, score)
+    if i is None:
+        if not np.asarray(ev.fits).any():
+            raise _required_memory_error(ctx, int(req.chips * ctx.hw.ranks_per_chip))
+        raise SuanliError(f"no {kind} configuration meets the SLOs given",
+                          hint="relax --ttft-slo-ms / --tpot-slo-ms or add chips")
+    return _phase_pred(ctx, req, ev, i, kind, req.chips, n, t0, metric)
+
+
+def predict_serve(catalog: Any, req: Request, *, params: dict | None = None) -> Prediction:
+    """Best end-to-end serving configuration: max output tokens/s per chip under the SLOs."""
+    t0 = time.perf_counter()
+    ctx = prepare(catalog, req, params)
+    util = float(ctx.hw.serving.get("server_utilization", 1.0)) if req.scenario == "server" else 1.0
+    if not req.disagg:
+        ev, ok, n = _run(ctx, req, "mixed")
+        i = _select(ev, ok, ev.out_tps_per_chip)
+        if i is None:
+            if not np.asarray(ev.fits).any():
+                raise _required_memory_error(ctx, int(req.chips * ctx.hw.ranks_per_chip))
+            raise SuanliError("no configuration meets the SLOs given",
+                              hint="relax --ttft-slo-ms / --tpot-slo-ms, add chips or lower precision")
+        pred = _phase_pred(ctx, req, ev, i, "serve", req.chips, n, t0, "output_tps_per_chip")
+        if util != 1.0:
+            for k in ("output_tps_per_chip", "input_tps_per_chip", "total_tps_per_chip"):
+                pred.metrics[k] *= util
+            pred.config["server_utilization"] = util
+            if pred.error_band and pred.error_band.mape is not None:
+                _with_band(pred, pred.error_band, "output_tps_per_chip")
+        return pred
+    # disaggregated: best prefill instance (TTFT) and best decode instance (TPOT), combined
+    preq = replace(req, tpot_slo_ms=None, concurrency=None, batch_per_chip=None)
+    pev, pok, pn = _run(ctx, preq, "prefill", tokens_grid=True)
+    ip = _select(pev, pok, pev.in_tps_per_chip)
+    dreq = replace(req, ttft_slo_ms=None)
+    dev, dok, dn = _run(ctx, dreq, "decode")
+    idx = _select(dev, dok, dev.out_tps_per_chip)
+    if ip is None or idx is None:
+        if not np.asarray(dev.fits).any():
+            raise _required_memory_error(ctx, int(req.chips * ctx.hw.ranks_per_chip))
+        raise SuanliError("no disaggregated configuration meets the SLOs given",
+                          hint="relax the SLOs or add chips")
+    P = float(pev.in_tps_per_chip.flat[ip])
+    D = float(dev.out_tps_per_chip.flat[idx])
+    comb = disagg_combine(P, D, req.isl, req.osl)
+    pred = _phase_pred(ctx, req, dev, idx, "serve", req.chips, pn + dn, t0, "output_tps_per_chip")
+    pcfg = pev.pick(ip)
+    out = float(comb["output_tps_per_chip"]) * util
+    share = float(comb["prefill_share"])
+    pred.metrics.update(output_tps_per_chip=out, input_tps_per_chip=out * req.isl / req.osl,
+                        total_tps_per_chip=out * (1 + req.isl / req.osl), ttft_ms=pcfg["ttft_ms"],
+                        prefill_input_tps_per_chip=P, decode_output_tps_per_chip=D)
+    pd_p = max(int(round(share * req.chips)), 1) if req.chips > 1 else None
+    pred.config.update(disagg=True, prefill_share=share,
+                       prefill_chips=pd_p, decode_chips=(req.chips - pd_p) if pd_p else None,
+                       prefill={k: pcfg[k] for k in ("tp", "pp", "ep", "dp", "batch", "ttft_ms")})
+    pred.bottleneck["prefill"] = pev.step.bottleneck_name(ip)
+    pred.shares["prefill"] = {k: round(v, 4) for k, v in pev.step.shares(ip).items()}
+    if pred.error_band:
+        _with_band(pred, pred.error_band, "output_tps_per_chip")
+    return pred
+
+
+@dataclass
+class ParetoCurve:
+    """Output tokens/s per chip against tokens/s per user: the upper-right front of the candidates."""
+
+    hardware: str
+    model: str
+    points: list[dict]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"hardware": self.hardware, "model": self.model, "points": self.points, "warnings": self.warnings}
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(self.points)
+
+
+def pareto_front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Indices of the points no other point beats in both ``x`` and ``y`` (larger is better), by ``x``.
+
+    >>> pareto_front(np.array([1.0, 2, 3, 2.5]), np.array([3.0, 2, 1, 0.5])).tolist()
+    [0, 1, 2]
+    """
+    order = np.lexsort((-y, -x))
+    keep, best = [], -np.inf
+    for i in order:
+        if y[i] > best:
+            keep.append(i)
+            best = y[i]
+    return np.asarray(sorted(keep, key=lambda i: x[i]), dtype=int)
+
+
+def pareto(catalog: Any, req: Request, *, params: dict | None = None, max_points: int = 40) -> ParetoCurve:
+    """The Pareto curve of output tokens/s per chip vs tokens/s per user (TTFT SLO applied if given)."""
+    ctx = prepare(catalog, req, params)
+    mode = "decode" if req.disagg else "mixed"
+    ev, ok, _ = _run(ctx, replace(req, tpot_slo_ms=None), mode)
+    x = np.where(ok, ev.tps_per_user, np.nan).ravel()
+    y = np.where(ok, ev.out_tps_per_chip, np.nan).ravel()
+    valid = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    if valid.size == 0:
+        raise _required_memory_error(ctx, int(req.chips * ctx.hw.ranks_per_chip))
+    front = valid[pareto_front(x[valid], y[valid])]
+    if front.size > max_points:
+        front = front[np.linspace(0, front.size - 1, max_points).round().astype(int)]
+    pts = []
+    for i in front:
+        c = ev.pick(int(i))
+        pts.append({k: c[k] for k in ("tps_per_user", "output_tps_per_chip", "tpot_ms", "ttft_ms", "tp", "pp",
+                                       "ep", "dp", "batch")})
+    band, warns = _band(ctx.params, ctx.hw, "serve")
+    return ParetoCurve(ctx.hw.hardware, ctx.model.id, pts, list(dict.fromkeys(ctx.warnings + warns)))
+
+
+__all__ = ["BOTTLENECKS", "Context", "ParetoCurve", "Request", "pareto", "pareto_front", "parallel_candidates",
+           "predict_phase", "predict_serve", "prepare"]

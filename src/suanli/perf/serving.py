@@ -1,0 +1,258 @@
+"""Serving: prefill, decode and mixed steps turned into tokens/s per chip, TTFT and TPOT.
+
+:func:`evaluate` is the vectorized core: arrays of configurations (``tp``,
+``pp``, ``ep``, ``dp`` = attention-DP ranks, ``batch`` = sequences in flight
+per model instance) in, arrays of throughput and latency out. Three modes:
+
+``mixed``
+    Aggregated serving with chunked prefill (offline throughput, server mode):
+    each step decodes ``batch`` sequences and carries the prompt tokens that
+    keep the batch full, ``batch x isl x a / osl`` of them, where ``a`` is
+    the tokens accepted per step (1 without speculative decoding). Output
+    tokens/s per instance = ``batch x a / (pp x step)``; TPOT = ``pp x step / a``.
+``decode``
+    A decode-only instance (disaggregated decode, or a fixed-batch decode
+    measurement): the same without prompt tokens.
+``prefill``
+    A prefill-only instance: ``batch`` prompt tokens per step; input tokens/s
+    = ``batch / step`` (pipeline stages overlap micro-batches).
+
+Speculative decoding / MTP with ``draft`` tokens verified per step and
+acceptance probability ``p`` per draft gives ``a = 1 + p + ... + p^draft``
+tokens per step; the draft model costs ``draft`` x one MTP layer plus LM head.
+
+Disaggregation (:func:`disagg_combine`): with prefill chips delivering ``P``
+input tokens/s each and decode chips ``D`` output tokens/s each, the best
+P:D chip ratio is ``(osl x P) : (isl x D)``... i.e. prefill chips
+``x = isl / (osl P)`` per output token/s and decode chips ``y = 1 / D``, so
+output tokens/s per chip = ``1 / (1/D + isl / (osl P))``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from suanli.perf.hardware import HardwareSpec
+from suanli.perf.inference import BOTTLENECKS, StepTime, step_time
+from suanli.perf.memory import MemoryBreakdown, memory_per_rank
+from suanli.perf.ops import Dtypes, ModelShape
+
+
+def _a(x: Any) -> np.ndarray:
+    return np.asarray(x, dtype=float)
+
+
+def acceptance_length(draft: Any, p: Any) -> np.ndarray:
+    """Expected tokens per step with ``draft`` speculative tokens each accepted with probability ``p``.
+
+    ``sum_{i=0}^{draft} p^i`` (a draft counts only if all before it were accepted).
+
+    >>> round(float(acceptance_length(1, 0.7)), 3), round(float(acceptance_length(3, 0.7)), 3)
+    (1.7, 2.533)
+    """
+    d, p = _a(draft), _a(p)
+    return np.where(np.isclose(p, 1.0), d + 1.0, (1.0 - p ** (d + 1.0)) / np.where(np.isclose(p, 1.0), 1.0, 1.0 - p))
+
+
+def parse_spec(spec: str | None) -> int:
+    """Draft tokens of a ``spec_decode`` setting: ``mtp1`` -> 1, ``eagle3`` -> 3, empty -> 0.
+
+    >>> parse_spec("mtp2"), parse_spec(None), parse_spec("none")
+    (2, 0, 0)
+    """
+    if not spec or spec in ("none", "no", "0"):
+        return 0
+    digits = "".join(ch for ch in str(spec) if ch.isdigit())
+    return int(digits) if digits else 1
+
+
+@dataclass
+class Evaluation:
+    """Arrays over candidate configurations (all broadcast to one shape)."""
+
+    tp: np.ndarray
+    pp: np.ndarray
+    ep: np.ndarray
+    dp: np.ndarray
+    batch: np.ndarray
+    ranks: np.ndarray                 # ranks per model instance
+    chips: np.ndarray                 # chips per model instance
+    step_s: np.ndarray
+    tpot_s: np.ndarray
+    ttft_s: np.ndarray
+    out_tps_instance: np.ndarray
+    in_tps_instance: np.ndarray
+    fits: np.ndarray
+    step: StepTime
+    prefill_step: StepTime | None
+    memory: MemoryBreakdown
+    accept: np.ndarray
+    mode: str
+
+    @property
+    def out_tps_per_chip(self) -> np.ndarray:
+        return self.out_tps_instance / self.chips
+
+    @property
+    def in_tps_per_chip(self) -> np.ndarray:
+        return self.in_tps_instance / self.chips
+
+    @property
+    def tps_per_user(self) -> np.ndarray:
+        return 1.0 / self.tpot_s
+
+    def pick(self, i: int) -> dict:
+        """One candidate as plain numbers."""
+        g = lambda x: float(np.asarray(x).flat[i] if np.size(x) > 1 else np.asarray(x).flat[0])  # noqa: E731
+        out = {
+            "tp": int(g(self.tp)), "pp": int(g(self.pp)), "ep": int(g(self.ep)), "dp": int(g(self.dp)),
+            "batch": g(self.batch), "ranks_per_instance": int(g(self.ranks)), "chips_per_instance": g(self.chips),
+            "step_ms": g(self.step_s) * 1e3, "tpot_ms": g(self.tpot_s) * 1e3, "ttft_ms": g(self.ttft_s) * 1e3,
+            "output_tps_per_chip": g(self.out_tps_per_chip), "input_tps_per_chip": g(self.in_tps_per_chip),
+            "tps_per_user": g(self.tps_per_user), "accept_length": g(self.accept),
+        }
+        return out
+
+
+def evaluate(
+    hw: HardwareSpec,
+    m: ModelShape,
+    dtypes: Dtypes,
+    *,
+    tp: Any = 1,
+    pp: Any = 1,
+    ep: Any = 1,
+    dp: Any = 1,
+    batch: Any = 1,
+    isl: Any = 1024,
+    osl: Any = 1024,
+    mode: str = "mixed",
+    draft: Any = 0,
+    accept_p: Any = None,
+    serving: bool = True,
+) -> Evaluation:
+    """Throughput and latency of arrays of configurations (see the module docstring).
+
+    ``batch`` is sequences in flight per instance (``mixed``/``decode``) or
+    prompt tokens per step per instance (``prefill``).
+    """
+    tp, pp, ep, dp, batch = (_a(x) for x in (tp, pp, ep, dp, batch))
+    isl, osl, draft = _a(isl), _a(osl), _a(draft)
+    sv = hw.serving
+    p_acc = float(sv.get("mtp_acceptance", 0.7)) if accept_p is None else accept_p
+    ranks = tp * dp * pp
+    chips = ranks / hw.ranks_per_chip
+    mtp_layers = max(m.mtp_layers, 1) if np.any(draft > 0) else 0
+
+    if mode == "prefill":
+        st = step_time(hw, m, dtypes, prefill_tokens=batch / pp, prefill_len=isl, tp=tp, dp=dp, ep=ep, pp=pp,
+                       serving=serving)
+        step_s = st.total
+        in_tps = batch / pp / step_s
+        out_tps = in_tps / isl                         # one first token per prompt
+        seqs_rank = np.ceil(batch / dp / np.maximum(isl, 1.0)) / pp
+        mem = memory_per_rank(m, dtypes, mem_gb=hw.mem_gb, seqs_per_rank=seqs_rank, ctx=isl,
+                              step_tokens=batch / dp / pp, tp=tp, dp=dp, ep=ep, pp=pp, serving=sv)
+        n_prompts = np.maximum(batch / isl, 1.0)
+        ttft = pp * step_s * np.minimum(n_prompts, 1.0) + step_s * (pp - 1)
+        acc = np.ones_like(step_s)
+        return Evaluation(tp, pp, ep, dp, batch, ranks, chips, step_s, step_s * pp, ttft, out_tps, in_tps,
+                          mem.fits, st, st, mem, acc, mode)
+
+    a = acceptance_length(draft, p_acc)
+    ctx = isl + osl / 2.0
+    micro = batch / pp
+    pre_tok = micro * isl * a / np.maximum(osl, 1.0) if mode == "mixed" else 0.0
+    st = step_time(hw, m, dtypes, decode_seqs=micro, q=1.0 + draft, ctx=ctx, prefill_tokens=pre_tok,
+                   prefill_len=isl, tp=tp, dp=dp, ep=ep, pp=pp, serving=serving)
+    step_s = st.total
+    if np.any(draft > 0):
+        # draft model: `draft` passes of one MTP layer (+ LM head) over the batch
+        step_s = step_s + draft * (st.compute + st.memory + st.overhead) * (mtp_layers + 0.5) / (m.layers / pp)
+    tpot = pp * step_s / a
+    out_tps = batch * a / (pp * step_s)
+    in_tps = out_tps * isl / np.maximum(osl, 1.0)
+    # TTFT: the prompt alone through one attention group, or chunk by chunk in mixed steps, plus one step
+    pst = step_time(hw, m, dtypes, prefill_tokens=isl * dp, prefill_len=isl, tp=tp, dp=dp, ep=ep, pp=pp,
+                    serving=serving)
+    chunk = float(sv.get("max_num_tokens", 8192))
+    ttft = np.maximum(pp * pst.total, np.ceil(isl / chunk) * pp * step_s) + pp * step_s
+    step_tokens = micro / dp * (1.0 + draft) + (pre_tok / dp if mode == "mixed" else 0.0)
+    mem = memory_per_rank(m, dtypes, mem_gb=hw.mem_gb, seqs_per_rank=batch / dp, ctx=isl + osl,
+                          step_tokens=np.minimum(step_tokens, chunk), tp=tp, dp=dp, ep=ep, pp=pp, serving=sv,
+                          mtp_layers=mtp_layers)
+    return Evaluation(tp, pp, ep, dp, batch, ranks, chips, step_s, tpot, ttft, out_tps, in_tps,
+                      mem.fits, st, pst, mem, np.broadcast_to(a, np.shape(step_s)), mode)
+
+
+def disagg_combine(in_tps_prefill_chip: Any, out_tps_decode_chip: Any, isl: Any, osl: Any) -> dict[str, np.ndarray]:
+    """Output tokens/s per chip of a disaggregated deployment at the best P:D ratio.
+
+    >>> r = disagg_combine(10000.0, 2000.0, 1000, 1000)   # prefill 10k in/s, decode 2k out/s per chip
+    >>> round(float(r["output_tps_per_chip"]), 1), round(float(r["prefill_share"]), 3)
+    (1666.7, 0.167)
+    """
+    P, D, isl, osl = _a(in_tps_prefill_chip), _a(out_tps_decode_chip), _a(isl), _a(osl)
+    x = isl / (osl * P)        # prefill chips per (output token/s)
+    y = 1.0 / D                # decode chips per (output token/s)
+    return {"output_tps_per_chip": 1.0 / (x + y), "prefill_share": x / (x + y)}
+
+
+@dataclass
+class ErrorBand:
+    """Validation error of the prediction's hardware family and kind (from the accuracy report)."""
+
+    mape: float | None
+    n: int
+    group: str
+    low: float | None = None
+    high: float | None = None
+
+    def to_dict(self) -> dict:
+        return {"mape": self.mape, "n": self.n, "group": self.group, "low": self.low, "high": self.high}
+
+
+@dataclass
+class Prediction:
+    """A predicted operating point with its configuration, bottlenecks, memory, error band and warnings."""
+
+    hardware: str
+    model: str
+    kind: str                              # serve | prefill | decode
+    chips: int
+    config: dict[str, Any]
+    metrics: dict[str, float]
+    bottleneck: dict[str, str]
+    shares: dict[str, dict[str, float]]
+    memory: dict[str, float]
+    error_band: ErrorBand | None = None
+    warnings: list[str] = field(default_factory=list)
+    candidates: int = 1
+    search_ms: float | None = None
+
+    def value(self, metric: str) -> float:
+        return self.metrics[metric]
+
+    def to_dict(self) -> dict:
+        return {
+            "hardware": self.hardware, "model": self.model, "kind": self.kind, "chips": self.chips,
+            "config": self.config, "metrics": self.metrics, "bottleneck": self.bottleneck, "shares": self.shares,
+            "memory_per_rank": self.memory, "error_band": self.error_band.to_dict() if self.error_band else None,
+            "warnings": self.warnings, "candidates_evaluated": self.candidates, "search_ms": self.search_ms,
+        }
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        row = {**{f"config.{k}": v for k, v in self.config.items()}, **self.metrics}
+        return pd.DataFrame([row])
+
+
+def describe_step(st: StepTime, i: int) -> tuple[str, dict[str, float]]:
+    return st.bottleneck_name(i), {k: round(v, 4) for k, v in st.shares(i).items()}
+
+
+__all__ = ["BOTTLENECKS", "ErrorBand", "Evaluation", "Prediction", "acceptance_length", "disagg_combine",
+           "evaluate", "parse_spec"]

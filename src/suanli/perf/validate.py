@@ -1,0 +1,426 @@
+"""Validation: predict each measured record of a CSV (validation/SCHEMA.md) and report the error.
+
+:func:`validate_file` reads the records, predicts each row's ``metric`` from its
+configuration (settings left empty are searched, as the people who measured
+chose them), and returns a :class:`ValidationReport` with the absolute
+percentage error of each row and, per group, the number of rows, MAPE,
+median APE and the share within 25%. Rows it cannot predict are kept as
+skipped with the reason. ``kind=train`` rows go to
+``suanli.perf.training.predict_record(row, catalog)`` when that module exists.
+
+Microbenchmark rows (gemm, memcopy, allreduce, alltoall) are predicted at
+kernel level (no software-maturity factor); serve/prefill/decode rows through
+the serving model and search.
+"""
+from __future__ import annotations
+
+import csv
+import importlib
+import math
+import statistics
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from suanli.errors import DataError, SuanliError
+
+REQUIRED = ("id", "kind", "hardware", "chips", "metric", "value")
+SERVING_KINDS = ("serve", "prefill", "decode")
+MICRO_KINDS = ("gemm", "memcopy", "allreduce", "alltoall")
+
+
+class Skip(Exception):
+    """A row the model cannot predict; the message is the reason."""
+
+
+def read_records(path: str | Path) -> list[dict[str, str]]:
+    """Rows of a measurement CSV as dicts of strings (empty cells = '')."""
+    p = Path(path)
+    try:
+        with p.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise DataError(str(p), f"cannot read: {exc.strerror or exc}") from None
+    if not rows:
+        raise DataError(str(p), "no records")
+    missing = [c for c in REQUIRED if c not in rows[0]]
+    if missing:
+        raise DataError(str(p), f"missing required column(s): {', '.join(missing)}",
+                        hint="see validation/SCHEMA.md for the record format")
+    ids = set()
+    for n, r in enumerate(rows, start=2):
+        if r["id"] in ids:
+            raise DataError(str(p), f"duplicate id {r['id']!r}", line=n)
+        ids.add(r["id"])
+    return rows
+
+
+def _f(row: dict, key: str) -> float | None:
+    v = (row.get(key) or "").strip()
+    if not v:
+        return None
+    try:
+        return float(v)
+    except ValueError:
+        return None
+
+
+def _i(row: dict, key: str) -> int | None:
+    v = _f(row, key)
+    return None if v is None else int(v)
+
+
+def _yes(row: dict, key: str) -> bool | None:
+    v = (row.get(key) or "").strip().lower()
+    return None if not v else v in ("yes", "true", "1")
+
+
+# --------------------------------------------------------------------------- predictors
+def _micro(row: dict, catalog: Any, params: dict) -> float:
+    from suanli.perf import comm
+    from suanli.perf.hardware import HardwareSpec
+    from suanli.perf.inference import gemm_tflops
+
+    kind, metric = row["kind"], row["metric"]
+    chips = _i(row, "chips") or 1
+    hw = HardwareSpec.from_catalog(catalog, row["hardware"], system=row.get("system") or None, chips=chips,
+                                   params=params)
+    if kind == "gemm":
+        dt = row.get("act_dtype") or row.get("weight_dtype") or "bf16"
+        if hw.peaks_tflops.get(dt) is None:
+            raise Skip(f"{row['hardware']} has no {dt} peak in the catalog")
+        m, n, k = (_f(row, c) for c in ("gemm_m", "gemm_n", "gemm_k"))
+        if None in (m, n, k):
+            raise Skip("gemm_m/n/k missing")
+        return float(gemm_tflops(hw, m, n, k, dt))
+    nbytes = _f(row, "bytes")
+    if nbytes is None:
+        raise Skip("bytes missing")
+    if kind == "memcopy":
+        if metric != "tbps":
+            raise Skip(f"metric {metric} not predicted for memcopy")
+        return float(hw.mem_rate()) / 1e12 * hw.ranks_per_chip
+    ranks = chips * hw.ranks_per_chip
+    if kind == "allreduce":
+        t = float(comm.allreduce_time(hw, nbytes, ranks))
+        if metric == "busbw_gbps":
+            return nbytes / t * 2 * (ranks - 1) / ranks / 1e9
+        if metric == "latency_us":
+            return t * 1e6
+    if kind == "alltoall":
+        ep = _i(row, "ep") or ranks
+        fan = 8.0  # dev.csv all-to-all rows are DeepSeek-V3 top-8 dispatches
+        t = float(comm.alltoall_time(hw, nbytes * fan, ep))
+        if metric == "latency_us":
+            return t * 1e6
+        if metric == "busbw_gbps":
+            d = min(ep, hw.domain_ranks)
+            remote = nbytes * fan * (ep - d) / ep
+            return remote / t / 1e9
+    raise Skip(f"metric {metric} not predicted for {kind}")
+
+
+def request_from_row(row: dict) -> Any:
+    """The :class:`~suanli.perf.search.Request` a serve/prefill/decode record describes."""
+    from suanli.perf.search import Request
+
+    if not row.get("model"):
+        raise Skip("no model")
+    isl, osl = _f(row, "isl"), _f(row, "osl")
+    if isl is None or osl is None:
+        raise Skip("isl/osl missing")
+    attn_dp = _yes(row, "attn_dp")
+    scen = (row.get("scenario") or "offline").strip()
+    return Request(
+        hardware=row["hardware"], model=row["model"], chips=_i(row, "chips") or 1, isl=isl, osl=max(osl, 1.0),
+        weight_dtype=row.get("weight_dtype") or "bf16", act_dtype=row.get("act_dtype") or None,
+        kv_dtype=row.get("kv_dtype") or None, system=row.get("system") or None, engine=row.get("engine") or None,
+        scenario=scen, ttft_slo_ms=_f(row, "ttft_slo_ms") if scen == "server" else None,
+        tpot_slo_ms=_f(row, "tpot_slo_ms") if scen == "server" else None,
+        concurrency=_f(row, "concurrency"), batch_per_chip=_f(row, "batch_per_chip"),
+        disagg=bool(_yes(row, "disagg")), spec_decode=row.get("spec_decode") or None,
+        tp=_i(row, "tp"), pp=_i(row, "pp"), ep=_i(row, "ep"), dp=_i(row, "dp") if attn_dp else None,
+        attn_dp=attn_dp,
+    )
+
+
+def _serving(row: dict, catalog: Any, params: dict) -> float:
+    from dataclasses import replace
+
+    from suanli.perf.search import predict_phase, predict_serve
+
+    req = request_from_row(row)
+    kind, metric = row["kind"], row["metric"]
+    if kind == "prefill":
+        if req.batch_per_chip is None and req.concurrency:
+            req = replace(req, batch_per_chip=req.concurrency * req.isl / req.chips, concurrency=None)
+        pred = predict_phase(catalog, req, "prefill", params=params)
+    elif kind == "decode":
+        pred = predict_phase(catalog, req, "decode", params=params)
+    else:
+        pred = predict_serve(catalog, req, params=params)
+    m = pred.metrics
+    if metric == "e2e_latency_s":
+        return (m["ttft_ms"] + (req.osl - 1) * m["tpot_ms"]) / 1e3
+    if metric not in m:
+        raise Skip(f"metric {metric} not predicted for {kind}")
+    return m[metric]
+
+
+def _training(row: dict, catalog: Any, params: dict) -> float:
+    try:
+        mod = importlib.import_module("suanli.perf.training")
+    except ImportError:
+        raise Skip("training model not available") from None
+    fn = getattr(mod, "predict_record", None)
+    if fn is None:
+        raise Skip("training model not available")
+    out = fn(row, catalog)
+    return float(out if not hasattr(out, "value") else out.value)
+
+
+def predict_row(row: dict, catalog: Any, params: dict | None = None) -> float:
+    """Predict one record's metric; raise :class:`Skip` with the reason when the model cannot."""
+    from suanli.perf.hardware import load_params
+
+    p = params or load_params()
+    kind = row.get("kind", "")
+    try:
+        if kind in MICRO_KINDS:
+            return _micro(row, catalog, p)
+        if kind in SERVING_KINDS:
+            return _serving(row, catalog, p)
+        if kind == "train":
+            return _training(row, catalog, p)
+    except Skip:
+        raise
+    except SuanliError as exc:
+        raise Skip(exc.message) from None
+    raise Skip(f"unknown kind {kind!r}")
+
+
+# --------------------------------------------------------------------------- report
+@dataclass
+class RowResult:
+    id: str
+    kind: str
+    hardware: str
+    model: str
+    vendor: str
+    family: str
+    metric: str
+    measured: float
+    predicted: float | None
+    ape: float | None
+    skipped: bool
+    reason: str | None = None
+    engine: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "kind": self.kind, "hardware": self.hardware, "model": self.model,
+                "vendor": self.vendor, "family": self.family, "metric": self.metric, "engine": self.engine,
+                "predicted": self.predicted, "measured": self.measured, "ape": self.ape,
+                "skipped": self.skipped, "reason": self.reason}
+
+
+def summarize(apes: Iterable[float], skipped: int = 0) -> dict:
+    """MAPE, median APE and share within 25% of a list of absolute percentage errors (fractions).
+
+    >>> summarize([0.1, 0.2, 0.5])
+    {'n': 3, 'mape': 0.2667, 'median_ape': 0.2, 'within_25': 0.6667, 'skipped': 0}
+    """
+    a = [x for x in apes if x is not None and math.isfinite(x)]
+    if not a:
+        return {"n": 0, "mape": None, "median_ape": None, "within_25": None, "skipped": skipped}
+    return {"n": len(a), "mape": round(sum(a) / len(a), 4), "median_ape": round(statistics.median(a), 4),
+            "within_25": round(sum(x <= 0.25 for x in a) / len(a), 4), "skipped": skipped}
+
+
+@dataclass
+class ValidationReport:
+    rows: list[RowResult]
+    by: str = "kind"
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def groups(self, by: str | None = None) -> dict[str, dict]:
+        key = by or self.by
+        out: dict[str, list[RowResult]] = {}
+        for r in self.rows:
+            out.setdefault(str(getattr(r, key)), []).append(r)
+        return {k: summarize([r.ape for r in v if not r.skipped], sum(r.skipped for r in v))
+                for k, v in sorted(out.items())}
+
+    def summary(self, rows: list[RowResult] | None = None) -> dict:
+        rs = self.rows if rows is None else rows
+        return summarize([r.ape for r in rs if not r.skipped], sum(r.skipped for r in rs))
+
+    def subset(self, pred: Callable[[RowResult], bool]) -> list[RowResult]:
+        return [r for r in self.rows if pred(r)]
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "rows": [r.to_dict() for r in self.rows], "summary": self.summary(),
+                "groups": {self.by: self.groups()}}
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame([r.to_dict() for r in self.rows])
+
+
+def validate_records(rows: list[dict], catalog: Any, *, kind: str | None = None, by: str = "kind",
+                     params: dict | None = None, source: str = "") -> ValidationReport:
+    """Predict every record (optionally only one ``kind``) and collect the errors."""
+    from suanli.perf.hardware import family_of, load_params
+
+    p = params or load_params()
+    out: list[RowResult] = []
+    for row in rows:
+        if kind and row.get("kind") != kind:
+            continue
+        measured = _f(row, "value")
+        hwid = row.get("hardware", "")
+        acc = catalog.accelerators.get(hwid)
+        vendor = acc.vendor if acc is not None else "?"
+        family = family_of(hwid, acc.stack, p) if acc is not None else "?"
+        base = dict(id=row["id"], kind=row.get("kind", ""), hardware=hwid, model=row.get("model", ""),
+                    vendor=vendor, family=family, metric=row.get("metric", ""),
+                    measured=measured if measured is not None else float("nan"), engine=row.get("engine") or None)
+        if measured is None or measured <= 0:
+            out.append(RowResult(**base, predicted=None, ape=None, skipped=True, reason="no measured value"))
+            continue
+        try:
+            pred = predict_row(row, catalog, p)
+        except Skip as exc:
+            out.append(RowResult(**base, predicted=None, ape=None, skipped=True, reason=str(exc)))
+            continue
+        ape = abs(pred - measured) / measured
+        out.append(RowResult(**base, predicted=round(pred, 6), ape=round(ape, 4), skipped=False))
+    return ValidationReport(out, by=by, source=source)
+
+
+def validate_file(path: str | Path, catalog: Any, *, kind: str | None = None, by: str = "kind",
+                  params: dict | None = None) -> ValidationReport:
+    """Read a measurement CSV and validate it (see :func:`validate_records`)."""
+    return validate_records(read_records(path), catalog, kind=kind, by=by, params=params, source=str(path))
+
+
+# --------------------------------------------------------------------------- report and error bands
+def with_out_of_fold(report: ValidationReport, oof: dict[str, float]) -> dict[str, float | None]:
+    """Out-of-fold APE per row id, from cross-validated predictions."""
+    out: dict[str, float | None] = {}
+    for r in report.rows:
+        if r.id in oof and not r.skipped:
+            out[r.id] = round(abs(oof[r.id] - r.measured) / r.measured, 4)
+    return out
+
+
+def error_bands(report: ValidationReport, oof_ape: dict[str, float | None] | None = None) -> dict:
+    """Error-band table the predictions carry: MAPE per family x kind, vendor x kind, kind, all.
+
+    Serving rows use their out-of-fold error when ``oof_ape`` is given (what a
+    held-out measurement would see), microbenchmarks their in-sample error.
+    """
+    oof_ape = oof_ape or {}
+    ok = [r for r in report.rows if not r.skipped and r.kind != "train"]
+
+    def ape(r: RowResult) -> float:
+        v = oof_ape.get(r.id)
+        return float(v if v is not None else r.ape)  # type: ignore[arg-type]
+
+    groups: dict[str, list[float]] = {}
+    for r in ok:
+        kinds = [r.kind] + (["serving"] if r.kind in SERVING_KINDS else [])
+        for k in kinds:
+            for key in (f"family={r.family}|kind={k}", f"vendor={r.vendor}|kind={k}", f"kind={k}"):
+                groups.setdefault(key, []).append(ape(r))
+        groups.setdefault("all", []).append(ape(r))
+    out = {k: {"mape": round(sum(v) / len(v), 4), "n": len(v)} for k, v in sorted(groups.items())}
+    # a kind with a single row says little: serve/prefill/decode fall back to 'serving'
+    return {
+        "groups": out,
+        "measured_stacks": sorted({_stack(r) for r in ok if r.kind in SERVING_KINDS} - {"?"}),
+        "measured_vendors": sorted({r.vendor for r in ok if r.kind in SERVING_KINDS}),
+    }
+
+
+def _stack(r: RowResult) -> str:
+    return {"hopper": "cuda", "blackwell": "cuda", "ampere": "cuda", "cdna3": "rocm", "ascend": "cann"}.get(r.family, "?")
+
+
+def _fmt_pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.1f}%"
+
+
+def _summary_table(title: str, groups: dict[str, dict]) -> list[str]:
+    lines = [f"### {title}", "", "| group | rows | MAPE | median APE | within 25% | skipped |", "|---|---:|---:|---:|---:|---:|"]
+    for k, s in groups.items():
+        lines.append(f"| {k} | {s['n']} | {_fmt_pct(s['mape'])} | {_fmt_pct(s['median_ape'])} | "
+                     f"{_fmt_pct(s['within_25'])} | {s['skipped']} |")
+    return lines + [""]
+
+
+def render_markdown(report: ValidationReport, *, oof_ape: dict[str, float | None] | None = None,
+                    fitted: dict | None = None, command: str = "", folds: int = 5) -> str:
+    """The accuracy report (docs/accuracy.md) as Markdown."""
+    oof_ape = oof_ape or {}
+    rows = report.rows
+    serving = [r for r in rows if r.kind in SERVING_KINDS]
+    micro = [r for r in rows if r.kind in MICRO_KINDS]
+    train = [r for r in rows if r.kind == "train"]
+
+    def grp(rs: list[RowResult], key: str, use_oof: bool = False) -> dict[str, dict]:
+        by: dict[str, list[RowResult]] = {}
+        for r in rs:
+            by.setdefault(str(getattr(r, key)), []).append(r)
+        out = {}
+        for k, v in sorted(by.items()):
+            apes = [(oof_ape.get(r.id) if use_oof else r.ape) for r in v if not r.skipped]
+            out[k] = summarize([a for a in apes if a is not None], sum(r.skipped for r in v))
+        return out
+
+    def tot(rs: list[RowResult], use_oof: bool = False) -> dict:
+        apes = [(oof_ape.get(r.id) if use_oof else r.ape) for r in rs if not r.skipped]
+        return summarize([a for a in apes if a is not None], sum(r.skipped for r in rs))
+
+    L = ["# Accuracy of the performance model", "",
+         f"Generated by `{command or 'suanli validate data/validation/dev.csv --report docs/accuracy.md'}` "
+         f"from `{report.source}`. Do not edit by hand.", "",
+         "Error per row is |predicted − measured| / measured (APE). *In-sample* uses the parameters as "
+         "shipped (fitted on these rows); *out-of-fold* refits the fitted parameters on "
+         f"{folds} folds of the serving rows and predicts each row from the fold that did not see it, "
+         "so the gap between the two shows how much the fit leans on the rows it is judged on.", ""]
+    s_in, s_oof, s_mic = tot(serving), tot(serving, True), tot(micro)
+    L += ["## Headline", "", "| set | rows | MAPE | median APE | within 25% | skipped |", "|---|---:|---:|---:|---:|---:|"]
+    for name, s in (("serve/prefill/decode, in-sample", s_in), ("serve/prefill/decode, out-of-fold", s_oof),
+                    ("microbenchmarks (gemm, memcopy, allreduce, alltoall)", s_mic)):
+        L.append(f"| {name} | {s['n']} | {_fmt_pct(s['mape'])} | {_fmt_pct(s['median_ape'])} | "
+                 f"{_fmt_pct(s['within_25'])} | {s['skipped']} |")
+    L += ["", "Targets: serving MAPE ≤ 20% overall and ≤ 30% per vendor; microbenchmarks ≤ 15%.", ""]
+    L += _summary_table("Serving rows by vendor (in-sample)", grp(serving, "vendor"))
+    L += _summary_table("Serving rows by vendor (out-of-fold)", grp(serving, "vendor", True))
+    L += _summary_table("Serving rows by kind (in-sample)", grp(serving, "kind"))
+    L += _summary_table("Serving rows by hardware family (in-sample)", grp(serving, "family"))
+    L += _summary_table("Serving rows by model (in-sample)", grp(serving, "model"))
+    L += _summary_table("Serving rows by engine (in-sample)", grp(serving, "engine"))
+    L += _summary_table("Microbenchmarks by kind", grp(micro, "kind"))
+    if fitted:
+        L += ["## Fitted parameters", "",
+              "Each is one number for a group of rows (never a single row); see `src/suanli/perf/calibrate.py`.", "",
+              "| parameter | value | fitted on |", "|---|---:|---|"]
+        for k, v in fitted.items():
+            L.append(f"| `{k}` | {v['value']} | {v['rows']} |")
+        L.append("")
+    L += ["## Every row", "", "| id | kind | hardware | model | engine | metric | measured | predicted | APE | out-of-fold APE | note |",
+          "|---|---|---|---|---|---|---:|---:|---:|---:|---|"]
+    for r in rows:
+        pred = "—" if r.predicted is None else f"{r.predicted:.4g}"
+        L.append(f"| {r.id} | {r.kind} | {r.hardware} | {r.model or ''} | {r.engine or ''} | {r.metric} | "
+                 f"{r.measured:.4g} | {pred} | {_fmt_pct(r.ape)} | {_fmt_pct(oof_ape.get(r.id))} | "
+                 f"{('skipped: ' + r.reason) if r.skipped else ''} |")
+    L.append("")
+    if train:
+        n_sk = sum(r.skipped for r in train)
+        L += [f"Training rows: {len(train)} ({n_sk} skipped; the training model is issue 5).", ""]
+    return "\n".join(L)

@@ -1,0 +1,57 @@
+"""Achieved rates, efficiency data and catalog resolution."""
+from __future__ import annotations
+
+import pytest
+
+from suanli.errors import UnknownIdError
+from suanli.perf.hardware import HardwareSpec, family_of, gemm_time, load_params
+
+
+def test_families_and_maturity_are_data():
+    p = load_params()
+    assert family_of("h20", "cuda", p) == "hopper"
+    assert family_of("ascend-910c", "cann", p) == "ascend"
+    assert family_of("mlu690", "neuware", p) == "default"
+    for stack in ("cuda", "rocm", "cann", "neuware", "dtk", "musa", "maca"):
+        assert 0 < p["maturity"][stack]["value"] <= 1.5
+
+
+def test_overrides_change_the_ecosystem_gap(catalog):
+    base = HardwareSpec.from_catalog(catalog, "ascend-910c")
+    more = HardwareSpec.from_catalog(catalog, "ascend-910c", params=load_params({"maturity": {"cann": {"value": 0.9}}}))
+    assert more.maturity == 0.9 and more.matmul_rate("int8", 4096, serving=True) > 0
+    assert base.maturity != 0.9
+
+
+def test_ascend_910c_is_two_ranks_without_fp8(catalog):
+    hw = HardwareSpec.from_catalog(catalog, "ascend-910c")
+    assert hw.ranks_per_chip == 2
+    assert hw.mem_gb == pytest.approx(64)
+    assert hw.compute_dtype("fp8")[0] == "int8"
+    assert "no fp8" in hw.compute_dtype("fp8")[1]
+
+
+def test_unknown_hardware_suggests(catalog):
+    with pytest.raises(UnknownIdError) as e:
+        HardwareSpec.from_catalog(catalog, "h2000")
+    assert "h200-sxm" in e.value.suggestions
+
+
+def test_every_chip_with_figures_is_covered(catalog):
+    ok = 0
+    for acc in catalog.accelerators.values():
+        if acc.category not in ("chip", "card") or acc.mem_bw_tbps.value is None or acc.mem_capacity_gb.value is None:
+            continue
+        if all(acc.peak(d).value is None for d in ("bf16", "fp16", "int8", "fp8")):
+            continue
+        hw = HardwareSpec.from_catalog(catalog, acc.id)
+        assert hw.mem_rate() > 0 and hw.matmul_rate("bf16", 1024) > 0
+        ok += 1
+    assert ok >= 30
+
+
+def test_gemm_microbenchmark_h200():
+    # MB-002: 1300.6 TFLOPS FP8 at 8192^3 on H200
+    hw = HardwareSpec.synthetic(bf16_tflops=989.4, fp8_tflops=1978.9, mem_bw_tbps=4.8)
+    t = float(gemm_time(hw, 8192, 8192, 8192, "fp8"))
+    assert 2 * 8192**3 / t / 1e12 == pytest.approx(1300.6, rel=0.1)

@@ -1,0 +1,77 @@
+"""Search, serving modes, memory limits and the Pareto curve."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from suanli.errors import SuanliError
+from suanli.perf.search import Request, pareto, pareto_front, predict_phase, predict_serve
+
+
+def test_deepseek_on_16_h200_under_slos(catalog):
+    req = Request("h200-sxm", "deepseek-v3", chips=16, isl=1024, osl=1024, ttft_slo_ms=2000, tpot_slo_ms=50,
+                  scenario="server")
+    p = predict_serve(catalog, req)
+    assert p.metrics["tpot_ms"] * 1.15 <= 50 + 1e-6 and p.metrics["ttft_ms"] <= 2000
+    assert 300 < p.metrics["output_tps_per_chip"] < 10000
+    assert p.memory["total_gb"] <= p.memory["capacity_gb"] + 1e-6
+    assert set(p.bottleneck) >= {"decode", "prefill"}
+    assert p.error_band is not None and p.error_band.low < p.metrics["output_tps_per_chip"] < p.error_band.high
+    d = p.to_dict()
+    assert {"config", "metrics", "bottleneck", "memory_per_rank", "error_band", "warnings"} <= set(d)
+
+
+def test_model_that_does_not_fit_says_how_much(catalog):
+    with pytest.raises(SuanliError) as e:
+        predict_serve(catalog, Request("h20", "deepseek-v3", chips=2, weight_dtype="bf16"))
+    assert "GB" in e.value.message and "add chips" in e.value.hint
+
+
+def test_fp8_on_ascend_falls_back_with_warning(catalog):
+    p = predict_serve(catalog, Request("ascend-910c", "llama-3.1-70b", chips=8, weight_dtype="fp8"))
+    assert any("no fp8" in w for w in p.warnings)
+    assert p.config["dtypes"]["act"] == "int8"
+
+
+def test_extrapolation_warning_for_unmeasured_stack(catalog):
+    p = predict_serve(catalog, Request("mlu690", "llama-3.1-8b", chips=8, weight_dtype="bf16"))
+    assert any("extrapolation" in w for w in p.warnings)
+
+
+def test_more_chips_never_less_total_throughput(catalog):
+    prev = 0.0
+    for n in (8, 16, 32):
+        p = predict_serve(catalog, Request("h200-sxm", "deepseek-v3", chips=n, isl=2048, osl=512))
+        total = p.metrics["output_tps_per_chip"] * n
+        assert total >= prev * 0.999
+        prev = total
+
+
+def test_disagg_reports_ratio(catalog):
+    p = predict_serve(catalog, Request("h200-sxm", "deepseek-v3", chips=32, isl=4096, osl=1024, disagg=True,
+                                       tpot_slo_ms=50, ttft_slo_ms=3000, scenario="server"))
+    assert p.config["disagg"] and 0 < p.config["prefill_share"] < 1
+    assert p.config["prefill_chips"] + p.config["decode_chips"] == 32
+
+
+def test_decode_fixed_batch_and_mtp(catalog):
+    base = Request("h20", "deepseek-v3", chips=16, isl=4096, osl=1536, batch_per_chip=12, tp=1, ep=16, dp=16,
+                   attn_dp=True)
+    a = predict_phase(catalog, base, "decode")
+    b = predict_phase(catalog, Request(**{**base.__dict__, "spec_decode": "mtp2"}), "decode")
+    assert b.config["accept_length"] > 2.0
+    assert b.metrics["output_tps_per_chip"] > a.metrics["output_tps_per_chip"]
+
+
+def test_pareto_curve_is_a_front(catalog):
+    c = pareto(catalog, Request("h200-sxm", "llama-3.1-70b", chips=8))
+    x = [p["tps_per_user"] for p in c.points]
+    y = [p["output_tps_per_chip"] for p in c.points]
+    assert len(c.points) >= 5 and x == sorted(x)
+    assert all(y[i] >= y[i + 1] for i in range(len(y) - 1))
+    assert list(c.to_frame().columns)[:2] == ["tps_per_user", "output_tps_per_chip"]
+
+
+def test_pareto_front_helper():
+    idx = pareto_front(np.array([1.0, 2, 3, 1.5]), np.array([3.0, 2, 1, 1]))
+    assert idx.tolist() == [0, 1, 2]
