@@ -37,7 +37,16 @@ def _optional(module: str, attach) -> None:
 _optional("suanli.cli.policy", lambda m: app.add_typer(m.app, name="policy"))
 _optional("suanli.cli.predict", lambda m: app.add_typer(m.app, name="predict"))
 _optional("suanli.cli.validate", lambda m: m.register(app))
-_optional("suanli.cli.plan", lambda m: app.add_typer(m.app, name="plan"))
+
+
+def _attach_training(m) -> None:
+    import suanli.cli.predict as predict_cli
+
+    m.register_predict(predict_cli.app)
+    app.add_typer(m.plan_app, name="plan")
+
+
+_optional("suanli.cli.train", _attach_training)
 
 
 @app.callback(invoke_without_command=True)
