@@ -18,6 +18,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/suanli catalog compare h200-sxm h20 h100-sxm ascend-910c
+	$(VENV)/bin/suanli compare --hardware h200-sxm,h20,h100-sxm,ascend-910c --model deepseek-v3 --tpot-slo-ms 50
 
 test: $(STAMP)
 	$(PY) -m pytest src tests
@@ -26,7 +27,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest src tests -m "not slow"
 
 accuracy: $(STAMP)
-	$(VENV)/bin/suanli validate data/validation/dev.csv --report docs/accuracy.md
+	$(VENV)/bin/suanli validate data/validation/dev.csv --report docs/accuracy.md --bands src/suanli/perf/data/error_bands.yaml
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
