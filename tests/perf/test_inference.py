@@ -26,9 +26,9 @@ def test_decode_batch1_dense_is_weight_bytes_over_bandwidth():
     """Llama-2-70B FP8 on one H200 at batch 1: ~70 GB / (0.835 x 4.8 TB/s x maturity) + kernel gaps."""
     hw = h200()
     st_ = step_time(hw, LLAMA70, Dtypes.of("fp8"), decode_seqs=1, ctx=512, step_overhead=False, serving=False)
-    # FP8 weights (block scales: 1/128 byte per element) plus the BF16 LM head; the input
-    # embedding is only looked up
-    weight_bytes = (LLAMA70.total_params - 2 * LLAMA70.embed_params) * (1 + 1 / 128) + LLAMA70.embed_params * 2
+    # FP8 weights (one FP32 scale per 128 x 128 block: 4/16384 byte per element) plus the BF16
+    # LM head; the input embedding is only looked up
+    weight_bytes = (LLAMA70.total_params - 2 * LLAMA70.embed_params) * (1 + 4 / 128**2) + LLAMA70.embed_params * 2
     achieved_bw = 4.8e12 * 0.835
     expected = weight_bytes / achieved_bw
     assert float(st_.memory) == pytest.approx(expected, rel=0.05)

@@ -9,9 +9,10 @@ parameter                                 rows it is fitted on
 ``maturity.cuda``                         serve/prefill/decode rows on CUDA chips
 ``maturity.rocm``                         ... on ROCm chips (AMD)
 ``maturity.cann``                         ... on CANN chips (Huawei Ascend)
-``families.blackwell.matmul_eff.fp4``     ... on Blackwell chips in FP4
 ``attn_scale``                            ... of MLA models (FlashMLA-class decode
                                           kernels' share of ``attn_eff``)
+``engines.<engine>.request_us``           ... of that engine (trt-llm, vllm, sglang):
+                                          host work per request per decode step
 ========================================  ==========================================
 
 The fit minimises the soft-L1 loss of ``log(predicted / measured)`` with
@@ -52,9 +53,12 @@ FIT_PARAMS: tuple[FitParam, ...] = (
     FitParam("maturity.cuda", ("maturity", "cuda", "value"), 0.3, 1.2, 0.8, "CUDA serving rows"),
     FitParam("maturity.rocm", ("maturity", "rocm", "value"), 0.2, 1.2, 0.7, "ROCm serving rows"),
     FitParam("maturity.cann", ("maturity", "cann", "value"), 0.2, 1.2, 0.6, "CANN serving rows"),
-    FitParam("blackwell.fp4_matmul_eff", ("families", "blackwell", "matmul_eff", "fp4"), 0.2, 0.9, 0.5,
-             "Blackwell FP4 serving rows"),
     FitParam("attn_scale.mla", ("attn_scale", "mla"), 0.2, 1.5, 1.0, "MLA-model serving rows"),
+    FitParam("engines.trt-llm.request_us", ("engines", "trt-llm", "request_us"), 0.0, 200.0, 5.0,
+             "TensorRT-LLM serving rows"),
+    FitParam("engines.vllm.request_us", ("engines", "vllm", "request_us"), 0.0, 200.0, 10.0, "vLLM serving rows"),
+    FitParam("engines.sglang.request_us", ("engines", "sglang", "request_us"), 0.0, 200.0, 10.0,
+             "SGLang serving rows"),
 )
 
 

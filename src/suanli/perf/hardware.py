@@ -127,6 +127,7 @@ class HardwareSpec:
     kernel_us: Any
     maturity: Any = 1.0
     engine_factor: Any = 1.0
+    request_us: Any = 0.0              # host work per request in the batch per decode step (engine)
     # system
     system: str = "none"
     system_chips: int = 8
@@ -213,7 +214,10 @@ class HardwareSpec:
         if fam == "default":
             warnings.append(f"{acc.id}: no efficiency data for its family; generic estimates used")
         mat = p["maturity"].get(acc.stack, p["maturity"]["other"])
-        eng = p.get("engines", {}).get(engine or "", p.get("engines", {}).get("default", {"value": 1.0}))
+        engines = p.get("engines", {})
+        eng_default = engines.get("default", {"value": 1.0})
+        eng = engines.get(engine or "", eng_default)
+        req_us = eng.get("request_us", eng_default.get("request_us", 0.0))
 
         su = sysrec.scaleup_bw_unidir_gbps.value or 32.0
         so = sysrec.scaleout_bw_unidir_gbps.value or 12.5
@@ -224,7 +228,8 @@ class HardwareSpec:
             peaks_tflops=peaks, mem_bw_tbps=acc.mem_bw_tbps.value / rpc, mem_gb=acc.mem_capacity_gb.value / rpc,
             matmul_eff=dict(fd["matmul_eff"]), matmul_m_half=float(fd["matmul_m_half"]),
             attn_eff=float(fd["attn_eff"]), mem_eff=float(fd["mem_eff"]), kernel_us=float(fd["kernel_us"]),
-            maturity=float(mat["value"]), engine_factor=float(eng["value"]),
+            maturity=float(mat["value"]), engine_factor=float(eng.get("value", 1.0)),
+            request_us=float(req_us),
             system=sysrec.id, system_chips=sysrec.chips, domain_ranks=sysrec.scaleup_domain_chips * rpc,
             scaleup_gbps=su / rpc, topology=sysrec.scaleup_topology, scaleout_gbps=so / rpc,
             comm=p["comm"], serving=p["serving"], attn_scale=dict(p.get("attn_scale", {})),

@@ -24,7 +24,7 @@ achieved bandwidth.
 >>> hw = HardwareSpec.synthetic(bf16_tflops=989, fp8_tflops=1979, mem_bw_tbps=4.8, mem_gb=141)
 >>> st = step_time(hw, m, Dtypes.of("fp8"), decode_seqs=1, ctx=1000)
 >>> round(float(st.total) * 1e3, 1), st.bottleneck_name()     # ms; Llama-2-70B FP8 on an H200-like chip
-(20.8, 'memory')
+(20.7, 'memory')
 """
 from __future__ import annotations
 
@@ -187,7 +187,11 @@ def step_time(
 
     overhead = kernels * hw.kernel_us * 1e-6
     if step_overhead:
-        overhead = overhead + float(hw.serving.get("step_overhead_ms", 0.0)) * 1e-3 / pp
+        # host work per scheduling iteration: with pp > 1 every micro-batch is one iteration
+        overhead = overhead + float(hw.serving.get("step_overhead_ms", 0.0)) * 1e-3
+        # host work per request per step (scheduling, sampling, detokenisation): each
+        # attention-DP rank runs its own scheduler over its share of the batch
+        overhead = overhead + _a(hw.request_us) * 1e-6 * ds / dp
     shape = np.broadcast_shapes(*(np.shape(x) for x in (comp, memt, comm_t, overhead)))
     b = lambda x: np.broadcast_to(x, shape).astype(float)  # noqa: E731
     return StepTime(b(comp), b(memt), b(comm_t), b(overhead), b(flops), b(byts))

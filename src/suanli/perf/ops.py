@@ -45,9 +45,11 @@ from typing import Any
 import numpy as np
 
 #: Bytes per stored element. ``fp4`` and ``int4`` include their block scales
-#: (NVFP4: one FP8 scale per 16 values; group-wise int4: one BF16 per 128).
+#: (NVFP4: one FP8 scale per 16 values; group-wise int4: one BF16 per 128). FP8 and
+#: INT8 weights carry one FP32 scale per 128 x 128 block (DeepSeek-V3's format;
+#: per-tensor or per-channel scales, as in NVIDIA's FP8 checkpoints, are smaller still).
 DTYPE_BYTES: dict[str, float] = {
-    "fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0 + 1 / 128, "int8": 1.0 + 1 / 128,
+    "fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0 + 4 / 128**2, "int8": 1.0 + 4 / 128**2,
     "int4": 0.5 + 2 / 128, "w4a16": 0.5 + 2 / 128, "fp4": 0.5 + 1 / 16,
 }
 #: Compute format a weight format runs in when no ``act_dtype`` is given.
@@ -439,10 +441,12 @@ def step_ops(
     ops.append(Op("embedding", "vec", np.zeros_like(tok_rank), np.zeros_like(tok_rank),
                   tok_rank * h * 2.0 / pp, rows=tok_rank, kernels=1.0 / pp))
     if lm_head:
+        # the stage that runs the LM head (the last one) carries all of it: with pp > 1 it is the
+        # busiest stage and sets the pace of the pipeline
         head_tok = seq_rank * (np.minimum(q, 1.0) if prefill else q)
         hp = m.embed_params / tp
-        ops.append(Op("lm_head", "mm", 2 * head_tok * hp / pp, hp * 2.0 / pp,
-                      head_tok * m.vocab / tp * 4.0 / pp, rows=head_tok, kernels=2.0 / pp))
+        ops.append(Op("lm_head", "mm", 2 * head_tok * hp, hp * 2.0,
+                      head_tok * m.vocab / tp * 4.0, rows=head_tok, kernels=2.0))
     return ops
 
 

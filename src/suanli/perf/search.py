@@ -252,6 +252,13 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
         if req.batch_per_chip:
             fixed = req.batch_per_chip * chips_inst
             grid = fixed[:, None]
+        elif req.concurrency:
+            # prompts in flight: each scheduler (one per attention-DP group) packs at most
+            # max_prefill_tokens prompt tokens into one step, the rest wait for the next
+            inst = np.maximum(np.floor(ranks / R), 1.0)
+            waiting = np.maximum(req.concurrency / inst, 1.0) * req.isl
+            cap = float(sv.get("max_prefill_tokens", 16384)) * pc["dp"]
+            grid = np.maximum(np.minimum(waiting, cap), req.isl)[:, None]
         else:
             per_rank = 2.0 ** np.arange(9, 16)          # 512 .. 32768 tokens per rank
             grid = np.maximum(per_rank[None, :] * R[:, None], req.isl)

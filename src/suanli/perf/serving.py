@@ -169,8 +169,11 @@ def evaluate(
                    prefill_len=isl, tp=tp, dp=dp, ep=ep, pp=pp, serving=serving)
     step_s = st.total
     if np.any(draft > 0):
-        # draft model: `draft` passes of one MTP layer (+ LM head) over the batch
-        step_s = step_s + draft * (st.compute + st.memory + st.overhead) * (mtp_layers + 0.5) / (m.layers / pp)
+        # draft model: `draft` passes of one MTP layer (+ LM head) over the batch, each with one
+        # new token per sequence (the verify step above carries 1 + draft tokens per sequence)
+        st1 = step_time(hw, m, dtypes, decode_seqs=micro, q=1.0, ctx=ctx, tp=tp, dp=dp, ep=ep, pp=pp,
+                        serving=serving, step_overhead=False)
+        step_s = step_s + draft * (st1.compute + st1.memory + st1.overhead) * (mtp_layers + 0.5) / (m.layers / pp)
     tpot = pp * step_s / a
     out_tps = batch * a / (pp * step_s)
     in_tps = out_tps * isl / np.maximum(osl, 1.0)

@@ -84,6 +84,10 @@ def _micro(row: dict, catalog: Any, params: dict) -> float:
 
     kind, metric = row["kind"], row["metric"]
     chips = _i(row, "chips") or 1
+    if kind == "memcopy":  # needs only the memory bandwidth: say so when that is what is missing
+        acc = catalog.accelerator(row["hardware"])
+        if acc.mem_bw_tbps.value is None:
+            raise Skip(f"accelerator {acc.id!r} has no memory bandwidth in the catalog")
     hw = HardwareSpec.from_catalog(catalog, row["hardware"], system=row.get("system") or None, chips=chips,
                                    params=params)
     if kind == "gemm":
@@ -146,15 +150,11 @@ def request_from_row(row: dict) -> Any:
 
 
 def _serving(row: dict, catalog: Any, params: dict) -> float:
-    from dataclasses import replace
-
     from suanli.perf.search import predict_phase, predict_serve
 
     req = request_from_row(row)
     kind, metric = row["kind"], row["metric"]
     if kind == "prefill":
-        if req.batch_per_chip is None and req.concurrency:
-            req = replace(req, batch_per_chip=req.concurrency * req.isl / req.chips, concurrency=None)
         pred = predict_phase(catalog, req, "prefill", params=params)
     elif kind == "decode":
         pred = predict_phase(catalog, req, "decode", params=params)
@@ -345,6 +345,85 @@ def error_bands(report: ValidationReport, oof_ape: dict[str, float | None] | Non
     }
 
 
+#: Prose of the accuracy report: the mechanisms of the serving model that the rows test, and
+#: what each changed (kept here so that regenerating the report keeps it).
+MECHANISMS_MD = """## Mechanisms and their effect
+
+MAPE of the serve/prefill/decode rows, in-sample / out-of-fold (5 folds), overall and per vendor,
+as each mechanism was added (cumulative; every fitted value refitted each time). From the
+third step on PUB-015 is predicted instead of skipped (APE ~35%, H20 attention as below); on the
+58 rows of the first line the last step reads ~21.4% in-sample.
+
+| step | rows | all | NVIDIA | AMD | Huawei |
+|---|---:|---:|---:|---:|---:|
+| before (maturity x3, Blackwell FP4 GEMM, MLA attention scale) | 58 | 25.4 / 28.7 | 26.6 / 29.2 | 22.6 / 24.9 | 19.3 / 34.5 |
+| + host work per request per decode step (`engines.*.request_us`) | 58 | 20.8 / 24.9 | 22.4 / 27.0 | 14.4 / 15.3 | 21.0 / 28.6 |
+| + prefill packs at most `max_prefill_tokens` per scheduler; FP8 block scales; LM head on the last pipeline stage; host step overhead per micro-batch | 59 | 21.0 / 25.3 | 22.6 / 27.6 | 14.4 / 15.1 | 21.0 / 28.4 |
+| + RCCL/mesh all-reduce latency 30 us (was 12) | 59 | 20.9 / 25.2 | 22.7 / 27.6 | 13.7 / 14.5 | 21.0 / 28.5 |
+| + MTP draft passes carry one token per sequence; Blackwell FP4 GEMM efficiency held at 0.5318 (no longer fitted) | 59 | 21.6 / 25.0 | 23.7 / 27.0 | 14.0 / 14.9 | 20.4 / 30.9 |
+
+* **Host work per request per decode step.** Scheduling, batch bookkeeping, sampling and
+  detokenisation cost the host a few to tens of microseconds per request in the batch per step;
+  the GPU waits for it unless the engine overlaps it. Each attention-DP rank has its own
+  scheduler, so the cost is per request on one DP rank. One number per engine family, fitted on
+  that engine's rows: TensorRT-LLM ~18 us, vLLM ~29 us, SGLang 0 (its overlap scheduler hides
+  the host work behind the GPU step). Large-batch rows (the Azure 1000-requests-at-once rows
+  PUB-042..046, over-predicted by 18-52% before) move to within ~20%; small-batch rows are
+  unaffected. These are fitted, not published, figures (published vLLM V0 profiles put CPU
+  time per step at tens of ms for a few hundred requests, the same order).
+* **Prefill with many prompts waiting** (a `concurrency` column on a prefill row): one scheduler
+  per attention-DP group packs at most `serving.max_prefill_tokens` (16384, SGLang's default)
+  prompt tokens per step; before, all prompts were put into one step, whose activations made
+  PUB-015 (DeepSeek-V3 FP8 on 8 x H20) look as if it did not fit. FP8/INT8 weights now carry one
+  FP32 scale per 128 x 128 block (DeepSeek-V3's format) instead of one byte per 128 elements:
+  671 B parameters take ~675 GB with the BF16 embeddings, not 680 GB.
+* **Pipeline parallelism.** The step of a pipeline is set by its busiest stage; the last stage
+  runs the whole LM head (it was spread over the stages), and every micro-batch is one
+  scheduling iteration that pays the host step overhead (it was divided by `pp`). Together with
+  the per-request cost, the Llama-3.1-70B on 8 x H200 search no longer picks pp = 8 (it picks
+  4 instances of TP1 x PP2, which buy KV-cache room).
+* **ROCm collectives.** The all-reduce latency on a full-mesh fabric (Infinity Fabric, 8 x
+  MI300X) is set to 30 us, an estimate from RCCL small-message all-reduce times (NVLink/NVSwitch
+  stays at 8 us). PUB-035 (DeepSeek-V3 at concurrency 1 on MI300X, TP8, MTP) is still
+  under-predicted by ~half: the batch-1 host and launch overhead of SGLang on ROCm is larger
+  than the per-kernel model gives, and one row cannot set a parameter.
+* **MTP / speculative decoding.** Verification runs 1 + drafts tokens per request through the
+  model (attention and MoE work scale with it; the KV cache is read once per request); each of
+  the `draft` draft passes runs the MTP layer and LM head over one token per request (it was
+  charged the verify step's tokens).
+
+Tried and dropped:
+
+* *Attention in FP8 only when the matmuls are FP8* (FP8 KV cache dequantised to BF16 otherwise):
+  in-sample 17.7%, out-of-fold 22.0%, but it made PUB-010 (GB200, whose notes say FP8
+  attention) 33% low; the rows carry no column saying which attention format ran, so the
+  attention format stays that of the KV cache.
+* *Fitting the Blackwell FP4 GEMM efficiency together with the per-request cost*: it falls to
+  0.45, pulled by the MLPerf DeepSeek-R1 rows, for 0.3 points less in-sample error and 0.3
+  points more out-of-fold; it also sets the base of the training model's FP4 efficiency, so it
+  is held at its earlier fit.
+
+Known misses and hypotheses not modelled:
+
+* **MLPerf DeepSeek-R1 (MLI-001/004/005) are over-predicted 2-3x** and pull `attn_scale.mla`
+  down (0.37 of `attn_eff`), which leaves the H20 DeepSeek decode rows (PRD-005, PUB-017:
+  FP8 MLA on a chip with few tensor FLOPs) ~40% low and the Ascend 4K-context decode row
+  (PUB-020) ~30% low. One candidate cause is the drain of an offline run whose sample count is
+  not much larger than the in-flight slots (4,388 samples, up to 512 requests per GPU, output
+  lengths long-tailed with mean ~3,700): the batch shrinks as the run ends and the fixed cost per
+  step is paid over the longest output. No column carries the sample count or the length
+  distribution, and MLI-004 is a server-scenario row (Poisson arrivals, no drain) that misses
+  the most, so the drain is not modelled. Others: a long-tailed output length raises the mean
+  decode context above `isl + osl/2`; with attention-DP, a prompt's prefill on one rank stalls
+  the expert all-to-all of every rank.
+* Microbenchmark rows at ~0.1% error are in-sample: MB-006/MB-007 (copy bandwidth), MB-008..010
+  (all-reduce bus bandwidth) and MB-024/026 (all-to-all) *ground* the per-family and
+  per-topology curves (`mem_eff` of the Hopper family is read from H200 and used for H100, H800
+  and H20; `allreduce_eff` per fabric topology), so they are not a test of the model. DOM-006
+  (Iluvatar BI-V150 copy) is skipped because the catalog has no memory bandwidth for that chip.
+"""
+
+
 def _stack(r: RowResult) -> str:
     return {"hopper": "cuda", "blackwell": "cuda", "ampere": "cuda", "cdna3": "rocm", "ascend": "cann"}.get(r.family, "?")
 
@@ -398,6 +477,8 @@ def render_markdown(report: ValidationReport, *, oof_ape: dict[str, float | None
         L.append(f"| {name} | {s['n']} | {_fmt_pct(s['mape'])} | {_fmt_pct(s['median_ape'])} | "
                  f"{_fmt_pct(s['within_25'])} | {s['skipped']} |")
     L += ["", "Targets: serving MAPE ≤ 20% overall and ≤ 30% per vendor; microbenchmarks ≤ 15%.", ""]
+    if serving:
+        L += [MECHANISMS_MD]
     L += _summary_table("Serving rows by vendor (in-sample)", grp(serving, "vendor"))
     L += _summary_table("Serving rows by vendor (out-of-fold)", grp(serving, "vendor", True))
     L += _summary_table("Serving rows by kind (in-sample)", grp(serving, "kind"))

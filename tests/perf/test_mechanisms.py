@@ -1,0 +1,106 @@
+"""Serving mechanisms added for accuracy: each checked against hand arithmetic."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from suanli.perf.hardware import HardwareSpec
+from suanli.perf.inference import step_time
+from suanli.perf.memory import weight_bytes_per_rank
+from suanli.perf.ops import Dtypes, ModelShape, dtype_bytes, step_ops
+
+LLAMA70 = ModelShape("llama-2-70b", layers=80, hidden=8192, heads=64, kv_heads=8, head_dim=128, vocab=32000,
+                     intermediate=28672)
+
+
+def h200(**kw):
+    base = dict(bf16_tflops=989.4, fp8_tflops=1978.9, mem_bw_tbps=4.8, mem_gb=141.0)
+    base.update(kw)
+    return HardwareSpec.synthetic(**base)
+
+
+def test_request_overhead_is_per_request_per_dp_rank():
+    """20 us per request: 512 requests on 8 attention-DP ranks add 64 x 20 us = 1.28 ms per step."""
+    m = ModelShape("moe", layers=24, hidden=4096, heads=32, kv_heads=8, head_dim=128, vocab=32000,
+                   intermediate=14336, experts=64, top_k=4, moe_intermediate=1408, dense_layers=1, moe_layers=23)
+    kw = dict(decode_seqs=512, ctx=1000, tp=1, dp=8, ep=8)
+    a = step_time(h200(request_us=0.0), m, Dtypes.of("fp8"), **kw)
+    b = step_time(h200(request_us=20.0), m, Dtypes.of("fp8"), **kw)
+    assert float(b.overhead - a.overhead) == pytest.approx(512 / 8 * 20e-6)
+    assert float(b.total - a.total) == pytest.approx(1.28e-3)
+    # no per-request cost in kernel-level (step_overhead=False) predictions
+    c = step_time(h200(request_us=20.0), m, Dtypes.of("fp8"), step_overhead=False, **kw)
+    d = step_time(h200(request_us=0.0), m, Dtypes.of("fp8"), step_overhead=False, **kw)
+    assert float(c.total) == pytest.approx(float(d.total))
+
+
+def test_request_overhead_read_per_engine(catalog):
+    from suanli.perf.hardware import load_params
+
+    p = load_params({"engines": {"vllm": {"request_us": 30.0}, "default": {"request_us": 7.0}}})
+    assert HardwareSpec.from_catalog(catalog, "h100-sxm", engine="vllm", params=p).request_us == 30.0
+    assert HardwareSpec.from_catalog(catalog, "h100-sxm", engine="unknown-engine", params=p).request_us == 7.0
+
+
+def test_lm_head_sits_whole_on_the_last_stage():
+    """With pp = 4 the last stage runs the whole LM head: 32000 x 8192 BF16 = 524 MB, not a quarter."""
+    ops = {o.name: o for o in step_ops(LLAMA70, Dtypes.of("bf16"), seqs=1, q=1, ctx=0, pp=4)}
+    assert float(ops["lm_head"].weight_bytes) == pytest.approx(32000 * 8192 * 2.0)
+    assert float(ops["lm_head"].flops) == pytest.approx(2 * 32000 * 8192)
+    # the stage's layers are a quarter of the model
+    assert float(ops["attn_proj"].weight_bytes) == pytest.approx(LLAMA70.attn_params * 2.0 * 80 / 4)
+
+
+def test_pipeline_stages_pay_the_step_overhead_each():
+    """0.5 ms of host work per scheduling iteration: every micro-batch step pays it, pp or not."""
+    hw = h200(request_us=0.0)
+    st1 = step_time(hw, LLAMA70, Dtypes.of("fp8"), decode_seqs=8, ctx=1000, pp=1)
+    st4 = step_time(hw, LLAMA70, Dtypes.of("fp8"), decode_seqs=8, ctx=1000, pp=4)
+    k1 = float(st1.overhead) - 0.5e-3
+    k4 = float(st4.overhead) - 0.5e-3
+    assert k1 > 0 and k4 > 0
+    assert k4 == pytest.approx(k1 / 4, rel=0.1)    # kernel gaps split with the layers
+
+
+def test_fp8_weights_carry_128x128_block_scales():
+    """One FP32 scale per 128 x 128 block: 4 / 16384 byte per element (DeepSeek-V3's format)."""
+    assert dtype_bytes("fp8") == pytest.approx(1.0 + 4 / 16384)
+    m = LLAMA70
+    w = float(weight_bytes_per_rank(m, Dtypes.of("fp8"), tp=8))
+    body = (m.total_params - 2 * m.embed_params) * (1 + 4 / 16384) / 8
+    assert w == pytest.approx(body + 2 * m.embed_params * 2.0 / 8)
+
+
+def test_deepseek_v3_fp8_prefill_fits_on_8_h20(catalog):
+    """671 B FP8 weights + BF16 embeddings ~ 675 GB on 8 x 96 GB: SGLang runs it (PUB-015)."""
+    from suanli.perf.search import Request, predict_phase
+
+    m = ModelShape.from_arch(catalog.model("deepseek-v3"))
+    w = float(weight_bytes_per_rank(m, Dtypes.of("fp8"), tp=8)) * 8 / 1e9
+    assert 670 < w < 680
+    req = Request("h20", "deepseek-v3", chips=8, isl=4096, osl=1, tp=8, concurrency=512, disagg=True,
+                  weight_dtype="fp8", kv_dtype="fp8")
+    pred = predict_phase(catalog, req, "prefill")
+    # 512 prompts wait; one scheduler packs 16384 tokens (4 prompts of 4096) per step
+    assert pred.config["batch_per_instance"] == pytest.approx(16384)
+    assert pred.metrics["input_tps_per_chip"] > 0
+
+
+def test_mtp_draft_passes_carry_one_token_per_sequence():
+    """The draft cost scales with one new token per sequence, not with the 1 + draft verified."""
+    from suanli.perf.serving import evaluate
+
+    m = ModelShape("mla", layers=61, hidden=7168, heads=128, kv_heads=128, head_dim=192, vocab=129280,
+                   intermediate=18432, attention="mla", q_lora_rank=1536, kv_lora_rank=512, qk_nope_head_dim=128,
+                   qk_rope_head_dim=64, v_head_dim=128, mtp_layers=1)
+    hw = h200()
+    kw = dict(tp=1, dp=8, ep=1, batch=256, isl=4096, osl=1024, mode="decode", accept_p=0.7)
+    e0 = evaluate(hw, m, Dtypes.of("fp8"), draft=0, **kw)
+    e2 = evaluate(hw, m, Dtypes.of("fp8"), draft=2, **kw)
+    ctx = 4096 + 512
+    verify = step_time(hw, m, Dtypes.of("fp8"), decode_seqs=256, q=3, ctx=ctx, dp=8)
+    one = step_time(hw, m, Dtypes.of("fp8"), decode_seqs=256, q=1, ctx=ctx, dp=8, step_overhead=False)
+    expect = float(verify.total) + 2 * float(one.compute + one.memory + one.overhead) * 1.5 / 61
+    assert float(e2.step_s) == pytest.approx(expect)
+    assert float(e2.accept) == pytest.approx(1 + 0.7 + 0.49)
+    assert float(e0.step_s) < float(e2.step_s)
