@@ -111,8 +111,11 @@ def test_thresholds_2026_bandwidth_and_case_by_case_lines():
     assert (dram.op, dram.limit) == ("<", 1400) and dram.binding_rules == ["us-isinformed-h20-mi308-2025-04"]
     io = rows[("licence-free", "io_bidir_gbps", ("tpp ~0",))]
     assert (io.op, io.limit) == ("<", 1100)
-    cbc = [d for d in t.design if d.target == "case-by-case" and d.param == "tpp"]
-    assert all((d.op, d.limit) == ("<", 21000) for d in cbc)
+    cbc = [d for d in t.design if d.target == "case-by-case" and d.param == "tpp" and "bandwidth" not in d.given]
+    assert cbc and all((d.op, d.limit) == ("<", 21000) for d in cbc)
+    # DRAM at or above 6,500 GB/s closes the case-by-case path: back to the 2023 tiers
+    hi = [d for d in t.design if d.target == "case-by-case" and d.param == "tpp" and "bandwidth" in d.given]
+    assert hi and all(d.limit in (4800, 1600) for d in hi)
     cbc_dram = [d for d in t.design if d.target == "case-by-case" and d.param == "dram_bw_gbps" and d.limit]
     assert cbc_dram and cbc_dram[0].limit == 6500
     assert any(ln.rule == "us-s232-advanced-chips-tariff-2026-01" and ln.value == 17500 for ln in t.lines)
@@ -123,3 +126,13 @@ def test_thresholds_under_safe_chips():
     cbc = {(d.param, d.given.get("pd")): (d.op, d.limit) for d in t.design if d.target == "case-by-case"}
     assert cbc[("tpp", "pd < 1.6")] == ("<", 4800)            # SAFE: TPP >= 4,800 -> denial
     assert cbc[("tpp", "1.6 <= pd < 3.2")] == ("<", 2400)
+
+
+def test_thresholds_2022_and_test_shows_both_prongs():
+    """Oct 2022: 3A090.a needs I/O >= 600 AND TPP >= 4,800 (87 FR 62186), so each line binds only with the other met."""
+    t = thresholds("CN", "2022-10-07")
+    rows = {(d.target, d.param, tuple(sorted(d.given.items()))): d for d in t.design if d.target == "licence-free"}
+    tpp_hi = [d for (tg, p, g), d in rows.items() if p == "tpp" and dict(g).get("bandwidth")]
+    assert tpp_hi and (tpp_hi[0].op, tpp_hi[0].limit) == ("<", 4800)
+    io_hi = [d for (tg, p, g), d in rows.items() if p == "io_bidir_gbps" and "every TPP line" in dict(g)["tpp"]]
+    assert io_hi and (io_hi[0].op, io_hi[0].limit) == ("<", 600)

@@ -139,6 +139,31 @@ def _short(text: str, n: int = 48) -> str:
     return first if len(first) <= n else first[: n - 1] + "…"
 
 
+def _why(c: Any) -> list[str]:
+    """One line per deciding rule: what it did, on which thresholds, with the margin to each."""
+    out = []
+    for r in c.rules:
+        if r.role not in ("classification", "licence", "end-user", "levy", "overridden", "not-controlled"):
+            continue
+        ms = [m for m in c.margins if m.rule == r.id and m.where == (r.applied_as if r.role != "not-controlled"
+                                                                         else m.where) and m.value is not None]
+        if r.role == "not-controlled":
+            # the lines it stayed under, closest first (relative margin)
+            seen: set = set()
+            unmet = []
+            for m in sorted((m for m in ms if m.where.startswith("tier") and m.met is False),
+                            key=lambda m: abs(m.margin) / max(abs(m.threshold), 1e-9)):
+                if (m.param, m.op, m.threshold) not in seen:
+                    seen.add((m.param, m.op, m.threshold))
+                    unmet.append(m)
+            ms = unmet
+        tests = "; ".join(
+            f"{m.param} {m.value:,.6g} {m.op} {m.threshold:,.6g}: {'met' if m.met else 'not met'}, margin {m.margin:+,.6g}"
+            + (" (est.)" if m.estimate else "") for m in ms[:6])
+        out.append(f"{r.role}: {r.id} ({r.applied_as}) -> {r.effect}" + (f" [{tests}]" if tests else ""))
+    return out
+
+
 def _print_classification(c: Any) -> None:
     rv = c.review
     head = (f"[bold]{escape(c.hardware or 'spec')}[/] -> {c.destination}, {c.date}, buyer {c.buyer}"
@@ -166,10 +191,15 @@ def _print_classification(c: Any) -> None:
             console.print(f"  - {escape(x)}")
         if c.china_access.power_subsidy_fraction:
             console.print(f"  power subsidy up to {c.china_access.power_subsidy_fraction:.0%}")
+    why = _why(c)
+    if why:
+        console.print("[bold]Why[/]")
+        for line in why:
+            console.print(f"  - {escape(line)}", highlight=False)
     if c.rules:
-        console.print(table("Rules applied", ["rule", "as", "effect", "status", "citation"],
-                            [[r.id, r.applied_as, r.effect, r.status, _short(r.citation or (r.sources[0] if r.sources else ""))]
-                             for r in c.rules]))
+        console.print(table("Rules applied", ["rule", "role", "as", "effect", "status", "citation"],
+                            [[r.id, r.role, r.applied_as, r.effect, r.status,
+                              _short(r.citation or (r.sources[0] if r.sources else ""))] for r in c.rules]))
     if c.margins:
         console.print(table("Margins (value - threshold; negative = under the line)",
                             ["rule", "where", "param", "line", "value", "margin", "met", "est."],
@@ -195,7 +225,8 @@ def timeline_cmd(
     to: Optional[str] = typer.Option(None, "--to", help="End date (default: the data's as-of date, today)."),
     buyer: str = BUYER_OPTION,
     scenario: Optional[list[str]] = SCENARIO_OPTION,
-    all_events: bool = typer.Option(False, "--all", help="Also show dates where only the rules applied changed."),
+    all_events: bool = typer.Option(
+        False, "--all", help="Also list dates where only the rules applied changed, not the outcome (table and --json)."),
     catalog: Optional[list[str]] = CATALOG_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -211,7 +242,11 @@ def timeline_cmd(
     rs = _rules()
     t = timeline(hardware or None, dest, from_, to, buyer, scenario or None, rules=rs, catalog=_catalog(catalog))
     if json_out:
-        print_json(t.to_dict())
+        d = t.to_dict()
+        if not all_events:
+            for c in d["chips"]:
+                c["entries"] = [e for e in c["entries"] if e["outcome_changed"]]
+        print_json(d)
         return
     console.print(f"[bold]Timeline[/] {t.destination}, buyer {t.buyer}, {t.start} to {t.end}"
                   + (f", scenario {', '.join(t.scenarios)}" if t.scenarios else ""))

@@ -24,6 +24,7 @@ listed buyer. ``tighten`` effects only make the outcome stricter; ``set`` effect
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,6 +48,8 @@ from suanli.policy.schema import (
     SpecError,
     iter_conds,
 )
+
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 #: Rule statuses that are facts; anything else gets a warning when applied.
 SETTLED_STATUSES = {"in_force", "superseded", "implemented"}
@@ -85,7 +88,17 @@ class Margin(_Result):
 
 
 class RuleRef(_Result):
-    """A rule that applied, how, and where it comes from."""
+    """A rule that applied, how, and where it comes from.
+
+    A rule can appear more than once (e.g. the Oct 2023 rule classifies the
+    item, then sets the licence policy); ``role`` says what each entry did:
+    ``classification`` (gave the ECCN), ``not-controlled`` (tested, no tier
+    met), ``licence`` (licence requirement or review policy), ``end-user``
+    (Entity List / Affiliates Rule), ``levy`` (fee or tariff), ``china-import``
+    (a Chinese measure), ``conditions`` (conditions or notes only),
+    ``no-change`` (matched, but the outcome was already as strict) or
+    ``overridden`` (a relaxation that a later, stricter rule took away).
+    """
 
     id: str
     name: str
@@ -97,6 +110,7 @@ class RuleRef(_Result):
     sources: list[str]
     effective_from: dt.date | None
     applied_as: str
+    role: str = "licence"
     effect: str
     scenario: list[str] = Field(default_factory=list)
 
@@ -234,10 +248,14 @@ def parse_date(value: str | dt.date | None) -> dt.date:
         return value
     if value is None:
         raise SpecError("a date is required", hint="give --date YYYY-MM-DD")
+    text = str(value).strip()
+    # Strict: exactly YYYY-MM-DD (fromisoformat alone also takes 20260301 and 2026-W09-7).
+    if not _DATE_RE.fullmatch(text):
+        raise SpecError(f"not a date: {value!r}", hint="write dates as YYYY-MM-DD, e.g. 2026-03-01")
     try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise SpecError(f"not a date: {value!r}", hint="write dates as YYYY-MM-DD, e.g. 2026-03-01") from None
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise SpecError(f"not a date: {value!r} ({exc})", hint="write dates as YYYY-MM-DD, e.g. 2026-03-01") from None
 
 
 def check_date(d: dt.date, rules: RuleSet) -> None:
@@ -300,7 +318,7 @@ def resolve_spec(hardware: Any, rules: RuleSet, catalog: Any = None) -> tuple[Ch
 
 class _State:
     __slots__ = ("eccn", "license_required", "review", "exception", "conditions", "caps", "fees", "facts",
-                 "access", "access_measures", "cn_conditions", "subsidy")
+                 "access", "access_measures", "cn_conditions", "subsidy", "pathways")
 
     def __init__(self) -> None:
         self.eccn: str | None = ""
@@ -315,6 +333,8 @@ class _State:
         self.access_measures: list[str] = []
         self.cn_conditions: list[str] = []
         self.subsidy = 0.0
+        #: Relaxations (``mode: set`` effects) in force: what each added, so a stricter later rule can undo it.
+        self.pathways: list[dict[str, Any]] = []
 
 
 def evaluate_spec(
@@ -334,7 +354,7 @@ def evaluate_spec(
     base = spec.params()
     st = _State()
     warnings = list(spec.warnings)
-    notes: list[str] = []
+    notes: list[str] = list(spec.notes)
     refs: list[RuleRef] = []
     margins: dict[tuple, Margin] = {}
     unconfirmed: list[str] = []
@@ -385,7 +405,8 @@ def evaluate_spec(
         st.eccn = chosen[0]
         r = chosen[2].rule
         refs.append(_ref(chosen[2], f"tier {chosen[0]}",
-                         f"classified {chosen[0]}" + (" (presumption, rebuttable)" if chosen[1] else "")))
+                         f"classified {chosen[0]}" + (" (presumption, rebuttable)" if chosen[1] else ""),
+                         role="classification"))
         if undecided:
             warnings.append("ECCN may be stricter than " + chosen[0] + ": undecided " + "; ".join(undecided))
     elif undecided:
@@ -393,7 +414,7 @@ def evaluate_spec(
         warnings.append("cannot decide the ECCN: " + "; ".join(undecided))
     if chosen is None and not undecided:
         for v in cleared:
-            refs.append(_ref(v, "classification", "no tier met: not controlled under this rule"))
+            refs.append(_ref(v, "classification", "no tier met: not controlled under this rule", role="not-controlled"))
 
     if not spec.subject_to_ear:
         as_if = _as_if_eccn(active, get, base)
@@ -431,8 +452,17 @@ def evaluate_spec(
                 warnings.append(f"{r.id} ({p.id}): cannot decide, {_unknowns(p.when, get)} unknown; provision skipped")
                 continue
             if res:
-                text = _apply(st, p.effect, r.id, r.side)
-                refs.append(_ref(v, f"provision {p.id}", text))
+                text, undone = _apply(st, p.effect, r.id, r.side, f"provision {p.id}")
+                refs.append(_ref(v, f"provision {p.id}", text, role=_role(r, p.effect, text)))
+                for pw in undone:
+                    for ref in refs:
+                        if ref.id == pw["rule"] and ref.applied_as == pw["applied_as"]:
+                            ref.role = "overridden"
+                            ref.effect += f" [overridden by {r.id}]"
+                    notes.append(
+                        f"{pw['rule']} ({pw['review']}) no longer applies: {r.id} makes the review {st.review}; "
+                        "its volume cap, fees, facts and conditions are dropped"
+                        + (f" ({', '.join(pw['dropped'])})" if pw["dropped"] else ""))
                 if r.confidence in ("reported", "estimate"):
                     unconfirmed.append(r.id)
                 if r.status not in SETTLED_STATUSES and r.status != "in_force_reported":
@@ -489,10 +519,20 @@ def _eccn_rank(eccn: str, presumption: bool) -> tuple[str, bool]:
     return (parts[1] if len(parts) > 1 else "~"), presumption
 
 
-def _apply(st: _State, e: Effect, rule_id: str, side: str) -> str:
-    """Apply one effect to the running state; returns a short description."""
+def _apply(st: _State, e: Effect, rule_id: str, side: str, applied_as: str = "") -> tuple[str, list[dict]]:
+    """Apply one effect to the running state.
+
+    Returns a short description and the relaxations (``mode: set`` effects)
+    that this effect undoes: when a later rule makes the review stricter than
+    a relaxation granted (an Entity List buyer after the Jan 2026 case-by-case
+    rule, a law mandating denial), the relaxation's route is closed, so its
+    volume cap, fees, facts (e.g. the US import that triggers the s.232
+    tariff) and conditions go with it.
+    """
     parts: list[str] = []
     before = (st.license_required, st.review)
+    n_caps, n_fees, n_cond = len(st.caps), len(st.fees), len(st.conditions)
+    facts_before = {k: st.facts.get(k) for k in e.facts}
     if e.mode == "set":
         if e.license_required is not None:
             st.license_required = e.license_required
@@ -537,14 +577,62 @@ def _apply(st: _State, e: Effect, rule_id: str, side: str) -> str:
             target.append(c)
     if e.conditions and not parts:
         parts.append("conditions")
-    return "; ".join(parts) or "no effect"
+
+    undone: list[dict] = []
+    if e.mode == "set" and e.review is not None and side != "cn":
+        st.pathways.append({
+            "rule": rule_id, "applied_as": applied_as, "review": e.review,
+            "caps": st.caps[n_caps:], "fees": st.fees[n_fees:], "conditions": st.conditions[n_cond:],
+            "facts": facts_before,
+        })
+    elif e.mode == "tighten" and st.pathways:
+        rank = REVIEW_ORDER.index(st.review)
+        keep = []
+        for pw in st.pathways:
+            if rank > REVIEW_ORDER.index(pw["review"]):
+                dropped = []
+                st.caps[:] = [c for c in st.caps if c not in pw["caps"]]
+                if pw["caps"]:
+                    dropped.append("volume cap")
+                st.fees[:] = [f for f in st.fees if all(f is not g for g in pw["fees"])]
+                if pw["fees"]:
+                    dropped.append("fee " + ", ".join(f"{f.fraction:.0%}" for f in pw["fees"]))
+                st.conditions[:] = [c for c in st.conditions if c not in pw["conditions"] or c in e.conditions]
+                for k, old in pw["facts"].items():
+                    if old is None:
+                        st.facts.pop(k, None)
+                    else:
+                        st.facts[k] = old
+                    if k == "us_import":
+                        st.facts.setdefault("us_import", False)
+                pw["dropped"] = dropped
+                undone.append(pw)
+            else:
+                keep.append(pw)
+        st.pathways = keep
+    return "; ".join(parts) or "no effect", undone
 
 
-def _ref(v: RuleVersion, applied_as: str, effect: str) -> RuleRef:
+def _role(r: Any, e: Effect, text: str) -> str:
+    """What a provision's entry did, for :class:`RuleRef` (see its docstring)."""
+    if "[no change" in text:
+        return "no-change"
+    if r.side == "cn":
+        return "china-import"
+    if r.stage == "levy" or (e.fee is not None and e.license_required is None and e.review is None):
+        return "levy"
+    if e.license_required is not None or e.review is not None:
+        return "end-user" if r.stage == "end_user" else "licence"
+    if e.fee is not None:
+        return "levy"
+    return "conditions"
+
+
+def _ref(v: RuleVersion, applied_as: str, effect: str, role: str = "licence") -> RuleRef:
     r = v.rule
     return RuleRef(id=r.id, name=r.name, side=r.side, kind=r.kind, status=r.status, confidence=r.confidence,
                    citation=r.citation, sources=list(r.sources), effective_from=v.start, applied_as=applied_as,
-                   effect=effect, scenario=[s for s in v.changed_by if not s.startswith(("us-", "cn-"))])
+                   role=role, effect=effect, scenario=[s for s in v.changed_by if not s.startswith(("us-", "cn-"))])
 
 
 def _as_if_eccn(active: Sequence[RuleVersion], get: Any, base: Mapping[str, Any]) -> str | None:

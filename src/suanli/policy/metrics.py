@@ -130,6 +130,7 @@ class ChipSpec(BaseModel):
     estimates: dict[str, str] = Field(default_factory=dict)
     basis: dict[str, str] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> ChipSpec:
@@ -358,6 +359,8 @@ def _set_availability(fields: dict[str, Any], key: str, v: Any) -> None:
         fields["us_available"] = True
     else:
         try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
+                raise ValueError(s)
             fields["us_commercial_from"] = dt.date.fromisoformat(s)
             fields["us_available"] = True
         except ValueError:
@@ -451,6 +454,40 @@ def spec_from_accelerator(
     if transistors is not None and acc.transistors_b.is_estimate:
         estimates["transistors_bn"] = "transistor count is an estimate"
 
+    if product is not None and product.figures:
+        src = product.figures_source or "policy reference"
+        for key, val in product.figures.items():
+            k = key.strip().lower()
+            if k in RATE_KEYS:
+                bits = RATE_KEYS[k]
+                old = rates.get(bits)
+                rates[bits] = float(val)
+                rate_est[bits] = f"{k} {val:g} dense from {src}" + (f" (catalog: {old:g})" if old is not None else "")
+                continue
+            field = SPEC_KEYS.get(k)
+            if field == "dram_bw_gbps":
+                old, dram = dram, float(val)
+            elif field == "io_bidir_gbps":
+                old, io = io, float(val)
+                basis["io_bidir_gbps"] = f"{val:g} GB/s from {src}"
+            elif field == "die_area_mm2":
+                old, area = area, float(val)
+                basis["die_area_mm2"] = f"{val:g} mm2 from {src}"
+            elif field == "transistors_bn":
+                old, transistors = transistors, float(val)
+            else:
+                raise SpecError(f"products.yaml {acc.id}: figure {key!r} is not a spec figure",
+                                hint="use fp4, fp8, fp16, int8, dram_bw, io, die_area or transistors")
+            estimates[field] = f"{val:g} from {src}" + (f" (catalog: {old:g})" if old is not None else "")
+        tpp = tpp_from_rates(rates)
+        if tpp is not None:
+            best_bits = max(rates, key=lambda b: (b * rates[b], -b))
+            basis["tpp"] = f"{rates[best_bits]:g} dense TOPS x {best_bits} bits"
+            if best_bits in rate_est:
+                estimates["tpp"] = rate_est[best_bits]
+            else:
+                estimates.pop("tpp", None)
+
     if getattr(acc, "devices_per_package", 1) > 1:
         warnings.append(f"figures are per package of {acc.devices_per_package} devices; the rules classify each IC")
 
@@ -474,6 +511,7 @@ def spec_from_accelerator(
         us_commercial_from=ucf if isinstance(ucf, dt.date) else None,
         china_specific=bool(product and product.china_specific),
         estimates=estimates, basis=basis, warnings=warnings,
+        notes=[f"{acc.id}: {product.note}"] if product and product.note else [],
     )
 
 

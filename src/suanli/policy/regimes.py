@@ -603,7 +603,15 @@ def _patched(rule: Rule, ch: Change, vocab: Vocab, file: str, source: str, doc: 
         fld = ".".join(str(x) for x in err.get("loc", ()))
         raise DataError(file, f"patched rule {rule.id!r} is invalid: {err.get('msg')}", record=source, field=fld,
                         line=doc.line(list(loc)) if doc else None) from None
-    _raise_semantic(new, vocab, None, (), file, record=source)
+    try:
+        _raise_semantic(new, vocab, None, (), file, record=source)
+    except DataError as exc:
+        if exc.line is not None or doc is None:
+            raise
+        keys = list(ch.set) or ["fee_fraction" if ch.fee_fraction is not None else "review"]
+        raise DataError(file, exc.reason, record=source, field=exc.field,
+                        line=doc.line(list(loc) + ["set", keys[0]]) if ch.set else doc.line(list(loc)),
+                        hint=getattr(exc, "hint", None)) from None
     return new
 
 

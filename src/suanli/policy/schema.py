@@ -432,6 +432,17 @@ class ProductInfo(_Model):
     origin: str | None = None
     ear_scope: EarScope | None = None
     note: str | None = None
+    #: Figures the export-policy reference states for this product where the catalog has none or a
+    #: different one (inline spec keys: fp4, fp8, fp16, dram_bw, io, die_area, transistors). They
+    #: replace the catalog's figure for classification only and are always flagged as estimates.
+    figures: dict[str, float] = Field(default_factory=dict)
+    figures_source: str | None = None
+
+    @model_validator(mode="after")
+    def _figures_cited(self) -> ProductInfo:
+        if self.figures and not self.figures_source:
+            raise ValueError("`figures` need a `figures_source` (the reference they come from)")
+        return self
 
 
 class ProductsFile(_Model):

@@ -159,6 +159,11 @@ def thresholds(
 
     design: list[DesignBound] = []
     pd_bands = _bands(cuts["pd"])
+    # Bandwidths above every bandwidth line: a rule that tests TPP AND bandwidth (the Oct 2022
+    # rule: I/O >= 600 AND TPP >= 4,800) only shows its TPP line when the bandwidth prong is met.
+    hi_bw = {p: 2 * max(cuts[p] + cuts["dram_plus_io_gbps"]) for p in ("dram_bw_gbps", "io_bidir_gbps")
+             if cuts[p] or cuts["dram_plus_io_gbps"]}
+    hi_label = ", ".join(f"{p} >= every line" for p in hi_bw)
     for tname in targets:
         desc, ok = TARGETS[tname]
         tpp_bounds = []
@@ -166,13 +171,20 @@ def thresholds(
             op, lim = _sup(lambda x: ok(run(tpp=x, pd=pd_val)), cuts["tpp"])
             tpp_bounds.append((op, lim))
             design.append(_bound(tname, desc, "tpp", {"pd": label}, op, lim, lines))
-        # Bandwidths: at low TPP, and just under the tier's TPP limit at low PD.
+            if hi_bw:
+                op_h, lim_h = _sup(lambda x: ok(run(tpp=x, pd=pd_val, **hi_bw)), cuts["tpp"])
+                if (op_h, lim_h) != (op, lim) and op_h != "none":
+                    design.append(_bound(tname, desc, "tpp", {"pd": label, "bandwidth": hi_label}, op_h, lim_h,
+                                         lines))
+        # Bandwidths: at low TPP, just under the tier's TPP limit at low PD, and above every TPP line.
         low_pd = pd_bands[0][1]
         tpp_levels = [("tpp ~0", 0.0)]
         op0, lim0 = tpp_bounds[0]
         if lim0 is not None and lim0 > 0:
             just = lim0 * (1 - 1e-6) if op0 == "<" else lim0
             tpp_levels.append((f"tpp just {'under' if op0 == '<' else 'at'} {lim0:g} ({pd_bands[0][0]})", just))
+        elif op0 is None and cuts["tpp"]:
+            tpp_levels.append((f"tpp >= {max(cuts['tpp']):g} (every TPP line)", max(cuts["tpp"]) * 1.5))
         for pname in ("dram_bw_gbps", "io_bidir_gbps"):
             for glabel, tval in tpp_levels:
                 if not ok(run(tpp=tval, pd=low_pd)):

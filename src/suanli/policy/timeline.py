@@ -23,6 +23,10 @@ from suanli.policy.scenarios import resolve_scenarios
 from suanli.policy.schema import SpecError
 
 
+#: Prefix of the classification warning that lists rules applied from reported or estimated sources.
+_UNCONFIRMED = "applied from reported or estimated sources, not officially confirmed: "
+
+
 class _Result(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -138,10 +142,14 @@ def timeline(
         entries: list[TimelineEntry] = []
         prev: Classification | None = None
         warns: list[str] = []
+        unconfirmed: dict[str, None] = {}
         for d in dates:
             c = evaluate_spec(spec, code, country, buyer, b, d, rs, system_id=system_id, with_margins=False)
             for w in c.warnings:
-                if w not in warns and "after the data's as-of date" not in w:
+                if w.startswith(_UNCONFIRMED):
+                    for rid in w[len(_UNCONFIRMED):].split(", "):
+                        unconfirmed.setdefault(rid, None)
+                elif w not in warns and "after the data's as-of date" not in w:
                     warns.append(w)
             applied = _applied(c)
             if prev is None:
@@ -160,6 +168,8 @@ def timeline(
                                   and v.rule.id in {r[0] for r in applied}]
                     entries.append(_entry(c, applied, caused, ids_added, ids_removed, changed, _diff(prev, c)))
             prev = c
+        if unconfirmed:
+            warns.append(_UNCONFIRMED + ", ".join(unconfirmed))
         chips.append(ChipTimeline(hardware=system_id or spec.id or spec.label, name=spec.name, entries=entries,
                                   warnings=warns))
     return Timeline(destination=code, buyer=buyer, scenarios=list(rs.applied), start=d0, end=d1, chips=chips,
