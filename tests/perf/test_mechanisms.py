@@ -104,3 +104,65 @@ def test_mtp_draft_passes_carry_one_token_per_sequence():
     assert float(e2.step_s) == pytest.approx(expect)
     assert float(e2.accept) == pytest.approx(1 + 0.7 + 0.49)
     assert float(e0.step_s) < float(e2.step_s)
+
+
+DSV3 = ModelShape("deepseek-v3", layers=61, hidden=7168, heads=128, kv_heads=128, head_dim=128, vocab=129280,
+                  intermediate=18432, attention="mla", experts=256, top_k=8, shared_experts=1,
+                  moe_intermediate=2048, dense_layers=3, moe_layers=58, q_lora_rank=1536, kv_lora_rank=512,
+                  qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128)
+
+
+def test_mla_attention_uses_the_published_mla_efficiency():
+    """MLA attention runs at peak x mla_eff (FlashMLA: 660 of 989 TF); GQA keeps attn_eff."""
+    hw = h200(mla_eff=0.667, attn_eff=0.55, attn_scale={})
+    assert float(hw.attn_rate("bf16", serving=False, attention="mla")) == pytest.approx(989.4e12 * 0.667)
+    assert float(hw.attn_rate("fp8", serving=False, attention="mla")) == pytest.approx(1978.9e12 * 0.667)
+    assert float(hw.attn_rate("bf16", serving=False, attention="gqa")) == pytest.approx(989.4e12 * 0.55)
+    assert float(hw.attn_rate("bf16", serving=False)) == pytest.approx(989.4e12 * 0.55)   # training's call
+    # one decode step: 64 sequences at 4096 context, BF16 KV, one rank, compute-bound MLA core
+    # FLOPs = 2 x 64 x 4097 x 128 heads x (576 + 512) x 61 layers
+    ops = {o.name: o for o in step_ops(DSV3, Dtypes.of("fp8", kv="bf16"), seqs=64, q=1, ctx=4096)}
+    fl = 2 * 64 * 4097 * 128 * (576 + 512) * 61
+    assert float(ops["attention"].flops) == pytest.approx(fl)
+    st = step_time(hw, DSV3, Dtypes.of("fp8", kv="bf16"), decode_seqs=64, ctx=4096, serving=False,
+                   step_overhead=False)
+    st_half = step_time(hw.replace(mla_eff=0.3335), DSV3, Dtypes.of("fp8", kv="bf16"), decode_seqs=64, ctx=4096,
+                        serving=False, step_overhead=False)
+    # halving mla_eff doubles the (compute-bound) attention time: the step grows by fl / (peak x 0.667)
+    assert float(st_half.total - st.total) == pytest.approx(fl / (989.4e12 * 0.667), rel=1e-6)
+
+
+def test_sglang_kv_cache_defaults_to_bf16(catalog):
+    """A record with no kv_dtype on SGLang gets SGLang's default (auto = BF16); TRT-LLM keeps FP8."""
+    from suanli.perf.search import Request, prepare
+
+    base = dict(hardware="h200-sxm", model="deepseek-v3", chips=16, weight_dtype="fp8")
+    assert prepare(catalog, Request(**base, engine="sglang")).dtypes.kv == "bf16"
+    assert prepare(catalog, Request(**base, engine="trt-llm")).dtypes.kv == "fp8"
+    assert prepare(catalog, Request(**base, engine="sglang", kv_dtype="fp8")).dtypes.kv == "fp8"
+
+
+def test_attention_dp_busiest_rank_carries_a_whole_prompt():
+    """Mixed step on 8 attention-DP ranks with 1000 prompt tokens of 1000-token prompts: the busiest
+    rank projects the whole prompt (1000 tokens), not 1000 / 8; the routed experts see 1000 / 8."""
+    hw = h200()
+    imb = float(hw.serving["moe_imbalance"])
+    dt = Dtypes.of("fp8")
+    kw = dict(decode_seqs=8 * 64, ctx=2000, prefill_tokens=1000, prefill_len=1000, tp=1, ep=8,
+              serving=False, step_overhead=False)
+    dp8 = step_time(hw, DSV3, dt, dp=8, **kw)
+    # the same FLOPs of the attention projections by hand: decode 64 + prompt 1000 tokens on one rank
+    ap = DSV3.attn_params
+    even = step_ops(DSV3, dt, seqs=1.0, q=1000, ctx=0.0, prefill=True, tp=1, dp=8, ep=8, imbalance=imb)
+    busy = step_ops(DSV3, dt, seqs=8.0, q=1000, ctx=0.0, prefill=True, tp=1, dp=8, ep=8, imbalance=imb)
+    assert float({o.name: o for o in busy}["attn_proj"].flops) == pytest.approx(2 * 1000 * ap * 61)
+    assert float({o.name: o for o in even}["attn_proj"].flops) == pytest.approx(2 * 125 * ap * 61)
+    dec = step_ops(DSV3, dt, seqs=8 * 64, q=1, ctx=2000, tp=1, dp=8, ep=8, imbalance=imb)
+    want = sum(float(o.flops) for o in dec) + sum(
+        float(b.flops if b.name != "experts" else e.flops) for e, b in zip(even, busy))
+    assert float(dp8.flops) == pytest.approx(want)
+    # without attention-DP (dp = 1) the prompt tokens are shared as before
+    one = step_time(hw, DSV3, dt, dp=1, **{**kw, "tp": 8})
+    d1 = step_ops(DSV3, dt, seqs=8 * 64, q=1, ctx=2000, tp=8, dp=1, ep=8, imbalance=imb)
+    p1 = step_ops(DSV3, dt, seqs=1.0, q=1000, ctx=0.0, prefill=True, tp=8, dp=1, ep=8, imbalance=imb)
+    assert float(one.flops) == pytest.approx(sum(float(o.flops) for o in d1 + p1))

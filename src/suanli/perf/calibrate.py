@@ -9,8 +9,8 @@ parameter                                 rows it is fitted on
 ``maturity.cuda``                         serve/prefill/decode rows on CUDA chips
 ``maturity.rocm``                         ... on ROCm chips (AMD)
 ``maturity.cann``                         ... on CANN chips (Huawei Ascend)
-``attn_scale``                            ... of MLA models (FlashMLA-class decode
-                                          kernels' share of ``attn_eff``)
+``attn_scale``                            ... of MLA models (multiplier on the published
+                                          FlashMLA-class share ``mla_eff``)
 ``engines.<engine>.request_us``           ... of that engine (trt-llm, vllm, sglang):
                                           host work per request per decode step
 ========================================  ==========================================
@@ -62,6 +62,11 @@ FIT_PARAMS: tuple[FitParam, ...] = (
 )
 
 
+#: Robust loss of the fit (scipy ``least_squares``) and its scale on ``log(predicted / measured)``.
+FIT_LOSS = "soft_l1"
+FIT_F_SCALE = 0.2
+
+
 def _set(tree: dict, path: tuple[str, ...], value: float) -> None:
     d = tree
     for k in path[:-1]:
@@ -109,7 +114,7 @@ def fit(rows: list[dict], catalog: Any, *, base: dict | None = None,
     x0 = np.array([fp.start for fp in fit_params])
     lo = np.array([fp.low for fp in fit_params])
     hi = np.array([fp.high for fp in fit_params])
-    sol = least_squares(f, x0, bounds=(lo, hi), loss="soft_l1", f_scale=0.2, diff_step=1e-3, max_nfev=200)
+    sol = least_squares(f, x0, bounds=(lo, hi), loss=FIT_LOSS, f_scale=FIT_F_SCALE, diff_step=1e-3, max_nfev=200)
     return {fp.name: round(float(v), 4) for fp, v in zip(fit_params, sol.x)}
 
 

@@ -5,7 +5,9 @@ device as the software sees it; an Ascend 910C package is two ranks). Its
 achieved rates are
 
 * matrix engine: ``peak(dtype) x matmul_eff x rows / (rows + m_half) x maturity``
-* attention core: ``peak(bf16) x attn_eff x maturity``
+* attention core: ``peak(bf16) x attn_eff x maturity`` (FP8 peak with an FP8 KV cache);
+  MLA attention (DeepSeek-V3, absorbed decode / FlashMLA-class kernels) uses the family's
+  published ``mla_eff`` instead of ``attn_eff``
 * memory: ``bw x mem_eff x maturity``, plus ``kernel_us`` per kernel launched,
   so that the efficiency of a transfer of ``b`` bytes is ``b / (b + bw kernel_us)``
 
@@ -125,6 +127,7 @@ class HardwareSpec:
     attn_eff: Any
     mem_eff: Any
     kernel_us: Any
+    mla_eff: Any = None                # MLA attention-core share of peak (None: attn_eff)
     maturity: Any = 1.0
     engine_factor: Any = 1.0
     request_us: Any = 0.0              # host work per request in the batch per decode step (engine)
@@ -228,6 +231,7 @@ class HardwareSpec:
             peaks_tflops=peaks, mem_bw_tbps=acc.mem_bw_tbps.value / rpc, mem_gb=acc.mem_capacity_gb.value / rpc,
             matmul_eff=dict(fd["matmul_eff"]), matmul_m_half=float(fd["matmul_m_half"]),
             attn_eff=float(fd["attn_eff"]), mem_eff=float(fd["mem_eff"]), kernel_us=float(fd["kernel_us"]),
+            mla_eff=float(fd["mla_eff"]) if fd.get("mla_eff") is not None else None,
             maturity=float(mat["value"]), engine_factor=float(eng.get("value", 1.0)),
             request_us=float(req_us),
             system=sysrec.id, system_chips=sysrec.chips, domain_ranks=sysrec.scaleup_domain_chips * rpc,
@@ -249,6 +253,7 @@ class HardwareSpec:
             hardware="synthetic", family=family, stack="cuda", vendor="synthetic", ranks_per_chip=1,
             peaks_tflops=peaks, mem_bw_tbps=mem_bw_tbps, mem_gb=mem_gb, matmul_eff=dict(fd["matmul_eff"]),
             matmul_m_half=float(fd["matmul_m_half"]), attn_eff=float(fd["attn_eff"]),
+            mla_eff=float(fd["mla_eff"]) if fd.get("mla_eff") is not None else None,
             mem_eff=float(fd["mem_eff"]), kernel_us=float(fd["kernel_us"]), scaleup_gbps=scaleup_gbps,
             comm=p["comm"], serving=p["serving"], attn_scale=dict(p.get("attn_scale", {})),
         )
@@ -286,10 +291,15 @@ class HardwareSpec:
         f = np.asarray(peak, dtype=float) * 1e12 * self._eff(dtype) * r / (r + self.matmul_m_half)
         return f * (self.maturity * self.engine_factor if serving else 1.0)
 
-    def attn_rate(self, dtype: str = "bf16", *, serving: bool = True) -> np.ndarray:
-        """Achieved FLOP/s of the attention core: BF16, or FP8 with an FP8 KV cache where the chip has FP8."""
+    def attn_rate(self, dtype: str = "bf16", *, serving: bool = True, attention: str | None = None) -> np.ndarray:
+        """Achieved FLOP/s of the attention core: BF16, or FP8 with an FP8 KV cache where the chip has FP8.
+
+        ``attention="mla"`` uses the family's ``mla_eff`` (published FlashMLA-class kernel figures)
+        where it has one, else ``attn_eff``.
+        """
         peak = self.peaks_tflops.get(dtype) if dtype == "fp8" else None
-        f = np.asarray(peak if peak is not None else self.peaks_tflops["bf16"], dtype=float) * 1e12 * self.attn_eff
+        eff = self.mla_eff if (attention == "mla" and self.mla_eff is not None) else self.attn_eff
+        f = np.asarray(peak if peak is not None else self.peaks_tflops["bf16"], dtype=float) * 1e12 * eff
         return f * (self.maturity * self.engine_factor if serving else 1.0)
 
     def mem_rate(self, *, serving: bool = False) -> np.ndarray:

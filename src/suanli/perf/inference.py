@@ -139,7 +139,16 @@ def step_time(
     if has_dec:
         ops = step_ops(m, dtypes, seqs=ds, q=q, ctx=ctx, **kw)
         if has_pre:
-            ops = _merge(ops, step_ops(m, dtypes, seqs=pt / pl, q=pl, ctx=0.0, prefill=True, **kw))
+            pre = step_ops(m, dtypes, seqs=pt / pl, q=pl, ctx=0.0, prefill=True, **kw)
+            if np.any(dp > 1):
+                # attention-DP: prompts arrive whole on one rank, and the expert all-to-all makes
+                # every rank wait for the busiest one; its share of the prompt tokens is at least
+                # one prompt (when any arrive) and at least the even share. The routed experts
+                # still see the prompt tokens of all ranks spread over the EP group.
+                busy = np.maximum(pt / dp, np.minimum(pt, pl))
+                per_rank = step_ops(m, dtypes, seqs=busy * dp / pl, q=pl, ctx=0.0, prefill=True, **kw)
+                pre = [b if b.name not in ("experts",) else o for o, b in zip(pre, per_rank)]
+            ops = _merge(ops, pre)
     else:
         ops = step_ops(m, dtypes, seqs=pt / pl, q=pl, ctx=0.0, prefill=True, **kw)
 
@@ -154,7 +163,8 @@ def step_time(
             od = hw.compute_dtype(o.dtype)[0] if o.dtype else act
             rate = hw.matmul_rate(od, np.maximum(_a(o.rows), 1e-9), serving=serving)
         elif o.engine == "attn":
-            rate = hw.attn_rate(dtypes.kv, serving=serving) * float(hw.attn_scale.get(m.attention, 1.0))
+            rate = (hw.attn_rate(dtypes.kv, serving=serving, attention=m.attention)
+                    * float(hw.attn_scale.get(m.attention, 1.0)))
         else:
             rate = hw.matmul_rate("bf16", 1e9, serving=serving)
         tc = o.flops / rate

@@ -83,7 +83,11 @@ def prepare(catalog: Any, req: Request, params: dict | None = None) -> Context:
     wd = req.weight_dtype or "bf16"
     if wd not in DEFAULT_ACT:
         raise SuanliError(f"unknown weight dtype {wd!r}", hint=f"use one of {', '.join(DEFAULT_ACT)}")
-    dt = Dtypes.of(wd, req.act_dtype, req.kv_dtype)
+    kv = req.kv_dtype
+    if not kv and req.engine:
+        # the engine's default KV-cache format when the record does not state one
+        kv = (p.get("engines", {}).get(req.engine) or {}).get("kv_default") or None
+    dt = Dtypes.of(wd, req.act_dtype, kv)
     warnings = list(hw.warnings)
     act, w = hw.compute_dtype(dt.act)
     if w:
