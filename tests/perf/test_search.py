@@ -75,3 +75,34 @@ def test_pareto_curve_is_a_front(catalog):
 def test_pareto_front_helper():
     idx = pareto_front(np.array([1.0, 2, 3, 1.5]), np.array([3.0, 2, 1, 1]))
     assert idx.tolist() == [0, 1, 2]
+
+
+def test_disagg_plan_uses_whole_instances():
+    """16 chips; prefill instances need 8 chips, decode instances 4.
+
+    Prefill 8-chip instance: 80,000 input tok/s; decode 4-chip instance: 4,000 output tok/s; isl = osl.
+    n_p=1 (8 chips) + n_d=2 (8 chips): min(2 x 4000, 1 x 80000) = 8000 -> 500 per chip.
+    The continuous fleet ratio would claim 1 / (1/10000 + 1/1000) = 909 per chip, which 16 chips cannot reach.
+    """
+    from types import SimpleNamespace
+
+    from suanli.perf.search import disagg_plan
+
+    pev = SimpleNamespace(chips=np.array([8.0]), in_tps_instance=np.array([80000.0]))
+    dev = SimpleNamespace(chips=np.array([4.0, 16.0]), out_tps_instance=np.array([4000.0, 30000.0]))
+    plan = disagg_plan(pev, np.array([True]), dev, np.array([True, True]), 16, 1000, 1000)
+    assert plan["output_tps_per_chip"] == pytest.approx(8000 / 16)
+    assert (plan["prefill_chips"], plan["decode_chips"]) == (8, 8)
+    assert (plan["prefill_instances"], plan["decode_instances"]) == (1, 2)
+    # 8 chips cannot hold one prefill (8) and one decode (4) instance
+    assert disagg_plan(pev, np.array([True]), dev, np.array([True, True]), 8, 1000, 1000) is None
+
+
+def test_disagg_serve_never_uses_more_chips_than_given(catalog):
+    from suanli.perf.search import Request, predict_serve
+
+    p = predict_serve(catalog, Request(hardware="h200-sxm", model="llama-3.1-70b", chips=16, disagg=True,
+                                       ttft_slo_ms=2000, tpot_slo_ms=50))
+    c = p.config
+    assert c["prefill_chips"] + c["decode_chips"] <= 16
+    assert c["prefill_chips"] >= 1 and c["decode_chips"] >= 1

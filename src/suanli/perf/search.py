@@ -335,37 +335,84 @@ def predict_serve(catalog: Any, req: Request, *, params: dict | None = None) -> 
             if pred.error_band and pred.error_band.mape is not None:
                 _with_band(pred, pred.error_band, "output_tps_per_chip")
         return pred
-    # disaggregated: best prefill instance (TTFT) and best decode instance (TPOT), combined
+    # disaggregated: prefill instances (TTFT) and decode instances (TPOT) on separate chips
     preq = replace(req, tpot_slo_ms=None, concurrency=None, batch_per_chip=None)
     pev, pok, pn = _run(ctx, preq, "prefill", tokens_grid=True)
-    ip = _select(pev, pok, pev.in_tps_per_chip)
     dreq = replace(req, ttft_slo_ms=None)
     dev, dok, dn = _run(ctx, dreq, "decode")
-    idx = _select(dev, dok, dev.out_tps_per_chip)
-    if ip is None or idx is None:
+    if not (np.asarray(pok).any() and np.asarray(dok).any()):
         if not np.asarray(dev.fits).any():
             raise _required_memory_error(ctx, int(req.chips * ctx.hw.ranks_per_chip))
         raise SuanliError("no disaggregated configuration meets the SLOs given",
                           hint="relax the SLOs or add chips")
+    plan = disagg_plan(pev, pok, dev, dok, req.chips, req.isl, req.osl)
+    if plan is None:
+        need = float(np.min(np.where(pok, pev.chips, np.inf))) + float(np.min(np.where(dok, dev.chips, np.inf)))
+        raise SuanliError(
+            f"disaggregation needs at least {need:g} chips (one prefill and one decode instance); "
+            f"{req.chips} given",
+            hint="add chips, or drop --disagg to serve prefill and decode on the same chips")
+    ip, idx = plan["prefill_index"], plan["decode_index"]
     P = float(pev.in_tps_per_chip.flat[ip])
     D = float(dev.out_tps_per_chip.flat[idx])
-    comb = disagg_combine(P, D, req.isl, req.osl)
+    fleet = disagg_combine(P, D, req.isl, req.osl)
     pred = _phase_pred(ctx, req, dev, idx, "serve", req.chips, pn + dn, t0, "output_tps_per_chip")
     pcfg = pev.pick(ip)
-    out = float(comb["output_tps_per_chip"]) * util
-    share = float(comb["prefill_share"])
+    out = plan["output_tps_per_chip"] * util
     pred.metrics.update(output_tps_per_chip=out, input_tps_per_chip=out * req.isl / req.osl,
                         total_tps_per_chip=out * (1 + req.isl / req.osl), ttft_ms=pcfg["ttft_ms"],
-                        prefill_input_tps_per_chip=P, decode_output_tps_per_chip=D)
-    pd_p = max(int(round(share * req.chips)), 1) if req.chips > 1 else None
-    pred.config.update(disagg=True, prefill_share=share,
-                       prefill_chips=pd_p, decode_chips=(req.chips - pd_p) if pd_p else None,
+                        prefill_input_tps_per_chip=P, decode_output_tps_per_chip=D,
+                        fleet_output_tps_per_chip=float(fleet["output_tps_per_chip"]) * util)
+    pred.config.update(disagg=True, instances=plan["decode_instances"],
+                       prefill_share=plan["prefill_chips"] / req.chips,
+                       prefill_chips=plan["prefill_chips"], decode_chips=plan["decode_chips"],
+                       prefill_instances=plan["prefill_instances"], decode_instances=plan["decode_instances"],
+                       fleet_prefill_share=float(fleet["prefill_share"]),
                        prefill={k: pcfg[k] for k in ("tp", "pp", "ep", "dp", "batch", "ttft_ms")})
     pred.bottleneck["prefill"] = pev.step.bottleneck_name(ip)
     pred.shares["prefill"] = {k: round(v, 4) for k, v in pev.step.shares(ip).items()}
     if pred.error_band:
         _with_band(pred, pred.error_band, "output_tps_per_chip")
     return pred
+
+
+def disagg_plan(pev: Evaluation, pok: np.ndarray, dev: Evaluation, dok: np.ndarray, chips: int,
+                isl: float, osl: float) -> dict | None:
+    """Best whole-instance split of ``chips`` into prefill and decode instances.
+
+    For every feasible prefill instance size ``cp`` (its best input tokens/s)
+    and decode instance size ``cd`` (its best output tokens/s), try every
+    count ``n_p >= 1`` of prefill instances with ``n_d = (chips - n_p cp) // cd
+    >= 1`` decode instances; the deployment delivers
+    ``min(n_d * D_inst, n_p * P_inst * osl / isl)`` output tokens/s. Returns
+    the best split, or ``None`` when one instance of each does not fit.
+    """
+    def best_by_size(ev: Evaluation, ok: np.ndarray, rate: np.ndarray) -> dict[float, tuple[float, int]]:
+        sizes = np.broadcast_to(ev.chips, np.shape(rate))
+        r = np.where(ok, rate, -np.inf)
+        best: dict[float, tuple[float, int]] = {}
+        for c in np.unique(sizes[np.isfinite(r)]):
+            masked = np.where(sizes == c, r, -np.inf)
+            i = int(np.argmax(masked))
+            if np.isfinite(masked.flat[i]):
+                best[float(c)] = (float(masked.flat[i]), i)
+        return best
+
+    P = best_by_size(pev, pok, np.asarray(pev.in_tps_instance))
+    D = best_by_size(dev, dok, np.asarray(dev.out_tps_instance))
+    top: dict | None = None
+    for cp, (p_inst, ip) in P.items():
+        for cd, (d_inst, idx) in D.items():
+            for n_p in range(1, int(chips // cp) + 1):
+                n_d = int((chips - n_p * cp) // cd)
+                if n_d < 1:
+                    break
+                out = min(n_d * d_inst, n_p * p_inst * osl / max(isl, 1.0)) / chips
+                if top is None or out > top["output_tps_per_chip"]:
+                    top = {"output_tps_per_chip": out, "prefill_index": ip, "decode_index": idx,
+                           "prefill_instances": n_p, "decode_instances": n_d,
+                           "prefill_chips": int(n_p * cp), "decode_chips": int(n_d * cd)}
+    return top
 
 
 @dataclass
