@@ -33,7 +33,7 @@ class UnknownIdError(SuanliError, KeyError):
         hint = (
             "did you mean: " + ", ".join(self.suggestions)
             if self.suggestions
-            else f"run `suanli {kind_command(kind)} list` to see the {len(known)} known ids"
+            else f"run `suanli {list_command(kind)}` to see the {len(known)} known ids"
         )
         super().__init__(f"unknown {kind} id {key!r}", hint=hint)
 
@@ -72,6 +72,15 @@ class DataError(SuanliError, ValueError):
 
 def kind_command(kind: str) -> str:
     return {"accelerator": "catalog", "system": "catalog systems", "model": "models"}.get(kind, kind)
+
+
+def list_command(kind: str) -> str:
+    """The command that lists the known ids of ``kind``.
+
+    >>> list_command("system"), list_command("model")
+    ('catalog systems', 'models list')
+    """
+    return "catalog systems" if kind == "system" else f"{kind_command(kind)} list"
 
 
 def suggest(key: str, known: Iterable[str], n: int = 5) -> list[str]:

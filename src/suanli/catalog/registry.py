@@ -39,7 +39,12 @@ class Catalog:
         try:
             return self.accelerators[hardware]
         except KeyError:
-            raise UnknownIdError("accelerator", hardware, self.accelerators) from None
+            err = UnknownIdError("accelerator", hardware, self.accelerators)
+            sysrec = self.systems.get(hardware)
+            if sysrec is not None and sysrec.hardware:
+                err.hint = (f"{hardware} is a system ({sysrec.chips} x {sysrec.hardware}): give the accelerator "
+                            f"{sysrec.hardware} (with system {hardware} where a command takes one)")
+            raise err from None
 
     def accelerator_ids(self) -> list[str]:
         return list(self.accelerators)

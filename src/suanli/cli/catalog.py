@@ -10,7 +10,7 @@ from suanli.catalog.derived import derived_metrics, tpp
 from suanli.catalog.schema import DTYPE_BITS, PEAK_FIELD, Accelerator
 from suanli.catalog.models import load_model_config
 from suanli.errors import SuanliError
-from suanli.cli.common import CATALOG_OPTION, JSON_OPTION, console, fmt, guarded, print_json, table
+from suanli.cli.common import CATALOG_OPTION, JSON_OPTION, check_choice, console, fmt, guarded, print_json, table
 
 app = typer.Typer(
     help="Accelerators and systems, every figure with its source and confidence.",
@@ -47,9 +47,13 @@ def list_cmd(
       suanli catalog list
       suanli catalog list --vendor huawei --json
     """
+    check_choice("--category", category.lower() if category else None, ("chip", "card", "system", "roadmap"))
     cat = get_catalog(catalog or ())
     accs = cat.list_accelerators(vendor, category)
     rows = [_summary(a) for a in accs]
+    if not rows and vendor and not json_out:
+        vendors = sorted({a.vendor for a in cat.accelerators.values()})
+        console.print(f"[yellow]no accelerator of vendor {vendor!r}[/]; vendors: {', '.join(vendors)}")
     if json_out:
         print_json({"accelerators": rows, "n": len(rows)})
         return

@@ -16,8 +16,14 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
-from suanli.errors import SuanliError
+from suanli.errors import SuanliError, suggest
+
+try:  # typer >= 0.20 vendors click
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover - older typer with click installed
+    from click.exceptions import UsageError  # type: ignore[no-redef]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -87,3 +93,76 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     for r in rows:
         t.add_row(*[fmt(x) if not isinstance(x, str) else x for x in r])
     return t
+
+
+# --------------------------------------------------------------------------- option checks
+def check_positive(**values: Any) -> None:
+    """Raise a SuanliError for a value that is not a finite number > 0 (None means "not given").
+
+    >>> check_positive(chips=8, isl=1024.0, tp=None)
+    >>> check_positive(isl=-5.0)
+    Traceback (most recent call last):
+    ...
+    suanli.errors.SuanliError: --isl must be a number > 0 (got -5.0)
+      hint: e.g. --isl 1024
+    """
+    examples = {"chips": "8", "isl": "1024", "osl": "1024", "ttft_slo_ms": "2000", "tpot_slo_ms": "50",
+                "tokens": "14.8e12", "seq_len": "4096", "global_batch": "1024", "concurrency": "256",
+                "batch_per_chip": "64"}
+    for name, v in values.items():
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            opt = "--" + name.replace("_", "-")
+            raise SuanliError(f"{opt} must be a number > 0 (got {v!r})",
+                              hint=f"e.g. {opt} {examples.get(name, '1')}")
+
+
+def check_choice(option: str, value: str | None, choices: Iterable[str], *, hint: str | None = None) -> None:
+    """Raise a SuanliError (with close matches) when ``value`` is not one of ``choices``."""
+    choices = list(choices)
+    if value is None or value in choices:
+        return
+    close = suggest(value, choices)
+    h = ("did you mean: " + ", ".join(close) + "; " if close else "") + (hint or f"one of {', '.join(choices)}")
+    raise SuanliError(f"unknown {option} {value!r}", hint=h)
+
+
+def check_system(catalog: Any, hardware: str, system: str | None) -> None:
+    """A ``--system`` id must hold the ``--hardware`` chip (aliases such as hgx-8 and generic systems pass)."""
+    if not system or system not in catalog.systems:
+        return
+    held = catalog.systems[system].hardware
+    acc = catalog.accelerator(hardware)
+    chip = acc.id
+    if acc.id in catalog.systems and catalog.systems[acc.id].hardware:  # a rack-scale id used as hardware
+        chip = catalog.systems[acc.id].hardware
+    if held and held != chip:
+        own = [s.id for s in catalog.systems.values() if s.hardware == chip]
+        raise SuanliError(
+            f"system {system!r} holds {held}, not {chip}",
+            hint=f"use --hardware {held}, or " + (f"a system of {chip}: {', '.join(own)}" if own else
+                                                   "--system hgx-8 (a generic 8-card node)")
+            + ", or omit --system")
+
+
+# --------------------------------------------------------------------------- usage errors as JSON
+class JsonErrorGroup(TyperGroup):
+    """Root command group: with ``--json``, a usage error (bad option, bad value) prints a JSON error object.
+
+    Without ``--json`` the error is shown as typer shows it; either way the exit status is 2.
+    """
+
+    def invoke(self, ctx: Any) -> Any:
+        raw = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            if "--json" not in raw:
+                raise
+            sub = getattr(exc, "ctx", None)
+            where = sub.command_path if sub is not None else "suanli"
+            print_json({"error": type(exc).__name__, "message": exc.format_message(),
+                        "hint": f"see `{where} --help`"})
+            err_console.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False)
+            raise typer.Exit(exc.exit_code) from None

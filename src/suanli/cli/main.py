@@ -7,6 +7,7 @@ import typer
 
 from suanli import __version__
 from suanli.cli import catalog as catalog_cli
+from suanli.cli.common import JsonErrorGroup
 
 app = typer.Typer(
     name="suanli",
@@ -18,6 +19,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=JsonErrorGroup,
 )
 app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(catalog_cli.models_app, name="models")

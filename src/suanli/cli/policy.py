@@ -10,7 +10,7 @@ from typing import Any, Optional
 import typer
 from rich.markup import escape
 
-from suanli.cli.common import CATALOG_OPTION, JSON_OPTION, console, guarded, print_json, table
+from suanli.cli.common import CATALOG_OPTION, JSON_OPTION, check_choice, console, guarded, print_json, table
 from suanli.errors import SuanliError
 
 app = typer.Typer(
@@ -335,6 +335,13 @@ def rules_list_cmd(
     """
     rs = _rules()
     rows = [_rule_row(rs, i) for i in rs.rule_ids()]
+    check_choice("--side", side, ("us", "cn"))
+    if status:
+        from typing import get_args
+
+        from suanli.policy.schema import Status
+
+        check_choice("--status", status, get_args(Status))
     if side:
         rows = [r for r in rows if r["side"] == side]
     if status:

@@ -6,12 +6,16 @@ Heavy modules are imported inside the commands so that start-up stays fast.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from suanli.cli.common import CATALOG_OPTION, JSON_OPTION, console, fmt, guarded, print_json, table
+from suanli.cli.common import (
+    CATALOG_OPTION, JSON_OPTION, check_choice, check_positive, check_system, console, fmt, guarded, print_json, table,
+)
+from suanli.errors import SuanliError
 
 app = typer.Typer(help="Predict serving performance: best configuration, prefill, decode, Pareto curve.",
                   no_args_is_help=True)
@@ -25,7 +29,7 @@ WD = typer.Option("fp8", "--weight-dtype", help="bf16, fp16, fp8, int8, int4, w4
 AD = typer.Option(None, "--act-dtype", help="Matmul compute format (default follows the weights).")
 KD = typer.Option(None, "--kv-dtype", help="KV-cache format: bf16, fp8, int8.")
 SYSTEM = typer.Option(None, "--system", help="System id or hgx-8 (default: the chip's usual box).")
-ENGINE = typer.Option(None, "--engine", help="Serving engine (trt-llm, vllm, sglang, mindie).")
+ENGINE = typer.Option(None, "--engine", help="Serving engine: trt-llm, vllm, sglang (others: add under engines with --perf-params).")
 TP = typer.Option(None, "--tp", help="Fix tensor parallelism (default: searched).")
 PP = typer.Option(None, "--pp", help="Fix pipeline parallelism.")
 EP = typer.Option(None, "--ep", help="Fix expert parallelism.")
@@ -46,9 +50,27 @@ def _params(path: Optional[Path]) -> Any:
     return load_params(path) if path else None
 
 
-def _request(**kw: Any) -> Any:
+_SPEC_RE = re.compile(r"^(none|no|0|[a-z][a-z_-]*[0-9]*)$")
+
+
+def _request(cat: Any, params: Any, **kw: Any) -> Any:
+    """The search request, after checking every option a user can get wrong (SuanliError, exit 2)."""
+    from suanli.perf.hardware import load_params
     from suanli.perf.search import Request
 
+    check_positive(**{k: kw.get(k) for k in ("chips", "isl", "osl", "ttft_slo_ms", "tpot_slo_ms", "concurrency",
+                                            "batch_per_chip", "tp", "pp", "ep", "dp")})
+    cat.model(kw["model"])           # unknown ids first, with their "did you mean"
+    check_system(cat, kw["hardware"], kw.get("system"))
+    if kw.get("engine"):
+        engines = [e for e in (params or load_params()).get("engines", {}) if e != "default"]
+        check_choice("engine", kw["engine"], engines,
+                     hint=f"one of {', '.join(engines)} (add others under 'engines' with --perf-params), "
+                          "or leave --engine out")
+    spec = kw.get("spec_decode")
+    if spec is not None and not _SPEC_RE.match(spec.lower()):
+        raise SuanliError(f"cannot read --spec-decode {spec!r}",
+                          hint="a method and its draft tokens, e.g. mtp1, mtp3, eagle3; or none")
     return Request(**{k: v for k, v in kw.items() if v is not None})
 
 
@@ -68,6 +90,9 @@ def _show(pred: Any, title: str) -> None:
     cfg = ", ".join(f"{k}={fmt(c[k])}" for k in ("tp", "pp", "ep", "dp", "instances", "batch_per_chip", "accept_length")
                     if k in c)
     console.print(f"[bold]configuration[/]: {cfg}; dtypes {c.get('dtypes')}; system {c.get('system')}")
+    if not c.get("disagg") and c.get("chips_used") is not None and c["chips_used"] < pred.chips:
+        console.print(f"[yellow]note:[/] {fmt(c['chips_used'])} of {pred.chips} chips used (whole instances of "
+                      f"{fmt(c['chips_used'] / max(c.get('instances') or 1, 1))} chips); tokens/s per chip counts the idle ones")
     if c.get("disagg"):
         console.print(f"[bold]disaggregated[/]: prefill share {c['prefill_share']:.2f} "
                       f"(P:D chips {c.get('prefill_chips')}:{c.get('decode_chips')}), prefill {c.get('prefill')}")
@@ -95,16 +120,26 @@ def serve(
     ep: Optional[int] = EP, dp: Optional[int] = DP, spec_decode: Optional[str] = SPEC,
     perf_params: Optional[Path] = PARAMS, catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION,
 ) -> None:
-    """Best serving configuration: tokens/s per chip, TTFT, TPOT, memory, bottlenecks, error band."""
+    """Best serving configuration: tokens/s per chip, TTFT, TPOT, memory, bottlenecks, error band.
+
+    Settings you leave out (tp, pp, ep, dp, batch) are searched; giving an SLO
+    switches to the server scenario (SLOs at p99).
+
+    Examples:
+      suanli predict serve --hardware h200-sxm --chips 16 --model deepseek-v3 --ttft-slo-ms 2000 --tpot-slo-ms 50
+      suanli predict serve -H ascend-910c -n 16 -m deepseek-v3 --weight-dtype int8 --disagg --json
+    """
     from suanli.perf.search import predict_serve
 
-    if (ttft_slo_ms or tpot_slo_ms) and scenario == "offline":
+    check_choice("--scenario", scenario, ("offline", "server"))
+    if (ttft_slo_ms is not None or tpot_slo_ms is not None) and scenario == "offline":
         scenario = "server"
-    req = _request(hardware=hardware, model=model, chips=chips, isl=isl, osl=osl, weight_dtype=weight_dtype,
+    cat, params = _catalog(catalog), _params(perf_params)
+    req = _request(cat, params, hardware=hardware, model=model, chips=chips, isl=isl, osl=osl, weight_dtype=weight_dtype,
                    act_dtype=act_dtype, kv_dtype=kv_dtype, ttft_slo_ms=ttft_slo_ms, tpot_slo_ms=tpot_slo_ms,
                    concurrency=concurrency, disagg=disagg, scenario=scenario, system=system, engine=engine,
                    tp=tp, pp=pp, ep=ep, dp=dp, spec_decode=spec_decode, attn_dp=True if dp else None)
-    pred = predict_serve(_catalog(catalog), req, params=_params(perf_params))
+    pred = predict_serve(cat, req, params=params)
     if json_out:
         print_json(pred.to_dict())
         return
@@ -119,8 +154,9 @@ def _phase(kind: str, **kw: Any) -> None:
     perf_params = kw.pop("perf_params")
     if kw.get("dp"):
         kw["attn_dp"] = True
-    req = _request(scenario="fixed", **kw)
-    pred = predict_phase(_catalog(catalog), req, kind, params=_params(perf_params))
+    cat, params = _catalog(catalog), _params(perf_params)
+    req = _request(cat, params, scenario="fixed", **kw)
+    pred = predict_phase(cat, req, kind, params=params)
     if json_out:
         print_json(pred.to_dict())
         return
@@ -133,12 +169,17 @@ def prefill(
     hardware: str = HW, model: str = MODEL, chips: int = CHIPS, isl: float = ISL,
     weight_dtype: str = WD, act_dtype: Optional[str] = AD, kv_dtype: Optional[str] = KD,
     batch_per_chip: Optional[float] = typer.Option(None, "--batch-per-chip", help="Prompt tokens per step per chip."),
-    ttft_slo_ms: Optional[float] = typer.Option(None, "--ttft-slo-ms"),
+    ttft_slo_ms: Optional[float] = typer.Option(None, "--ttft-slo-ms", help="Time-to-first-token limit."),
     system: Optional[str] = SYSTEM, engine: Optional[str] = ENGINE, tp: Optional[int] = TP, pp: Optional[int] = PP,
     ep: Optional[int] = EP, dp: Optional[int] = DP, perf_params: Optional[Path] = PARAMS,
     catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION,
 ) -> None:
-    """Prefill-only instance: input tokens/s per chip at fixed settings (free ones searched)."""
+    """Prefill-only instance: input tokens/s per chip at fixed settings (free ones searched).
+
+    Examples:
+      suanli predict prefill --hardware h200-sxm --chips 8 --model llama-3.1-70b --isl 4096
+      suanli predict prefill -H h20 -n 8 -m deepseek-v3 --tp 8 --ttft-slo-ms 1000 --json
+    """
     _phase("prefill", hardware=hardware, model=model, chips=chips, isl=isl, osl=1.0, weight_dtype=weight_dtype,
            act_dtype=act_dtype, kv_dtype=kv_dtype, batch_per_chip=batch_per_chip, ttft_slo_ms=ttft_slo_ms,
            system=system, engine=engine, tp=tp, pp=pp, ep=ep, dp=dp, perf_params=perf_params, catalog=catalog,
@@ -151,13 +192,18 @@ def decode(
     hardware: str = HW, model: str = MODEL, chips: int = CHIPS, isl: float = ISL, osl: float = OSL,
     weight_dtype: str = WD, act_dtype: Optional[str] = AD, kv_dtype: Optional[str] = KD,
     batch_per_chip: Optional[float] = typer.Option(None, "--batch-per-chip", help="Sequences in flight per chip."),
-    concurrency: Optional[float] = typer.Option(None, "--concurrency"),
-    tpot_slo_ms: Optional[float] = typer.Option(None, "--tpot-slo-ms"),
+    concurrency: Optional[float] = typer.Option(None, "--concurrency", help="Sequences in flight across all chips."),
+    tpot_slo_ms: Optional[float] = typer.Option(None, "--tpot-slo-ms", help="Time-per-output-token limit."),
     system: Optional[str] = SYSTEM, engine: Optional[str] = ENGINE, tp: Optional[int] = TP, pp: Optional[int] = PP,
     ep: Optional[int] = EP, dp: Optional[int] = DP, spec_decode: Optional[str] = SPEC,
     perf_params: Optional[Path] = PARAMS, catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION,
 ) -> None:
-    """Decode-only instance: output tokens/s per chip and TPOT at fixed settings (free ones searched)."""
+    """Decode-only instance: output tokens/s per chip and TPOT at fixed settings (free ones searched).
+
+    Examples:
+      suanli predict decode --hardware ascend-910c --chips 16 --model deepseek-v3 --weight-dtype int8
+      suanli predict decode -H h200-sxm -n 8 -m llama-3.1-70b --batch-per-chip 32 --json
+    """
     _phase("decode", hardware=hardware, model=model, chips=chips, isl=isl, osl=osl, weight_dtype=weight_dtype,
            act_dtype=act_dtype, kv_dtype=kv_dtype, batch_per_chip=batch_per_chip, concurrency=concurrency,
            tpot_slo_ms=tpot_slo_ms, system=system, engine=engine, tp=tp, pp=pp, ep=ep, dp=dp,
@@ -169,18 +215,24 @@ def decode(
 def pareto_cmd(
     hardware: str = HW, model: str = MODEL, chips: int = CHIPS, isl: float = ISL, osl: float = OSL,
     weight_dtype: str = WD, act_dtype: Optional[str] = AD, kv_dtype: Optional[str] = KD,
-    ttft_slo_ms: Optional[float] = typer.Option(None, "--ttft-slo-ms"),
+    ttft_slo_ms: Optional[float] = typer.Option(None, "--ttft-slo-ms", help="Time-to-first-token limit."),
     disagg: bool = typer.Option(False, "--disagg", help="Decode instances of a disaggregated deployment."),
     system: Optional[str] = SYSTEM, engine: Optional[str] = ENGINE, spec_decode: Optional[str] = SPEC,
     perf_params: Optional[Path] = PARAMS, catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION,
 ) -> None:
-    """Pareto curve: output tokens/s per chip against tokens/s per user."""
+    """Pareto curve: output tokens/s per chip against tokens/s per user.
+
+    Examples:
+      suanli predict pareto --hardware h20 --chips 16 --model deepseek-v3
+      suanli predict pareto -H h200-sxm -n 8 -m llama-3.1-70b --ttft-slo-ms 2000 --json
+    """
     from suanli.perf.search import pareto
 
-    req = _request(hardware=hardware, model=model, chips=chips, isl=isl, osl=osl, weight_dtype=weight_dtype,
+    cat, params = _catalog(catalog), _params(perf_params)
+    req = _request(cat, params, hardware=hardware, model=model, chips=chips, isl=isl, osl=osl, weight_dtype=weight_dtype,
                    act_dtype=act_dtype, kv_dtype=kv_dtype, ttft_slo_ms=ttft_slo_ms, disagg=disagg, system=system,
                    engine=engine, spec_decode=spec_decode)
-    curve = pareto(_catalog(catalog), req, params=_params(perf_params))
+    curve = pareto(cat, req, params=params)
     if json_out:
         print_json(curve.to_dict())
         return

@@ -6,7 +6,9 @@ from typing import Optional
 import typer
 
 from suanli.catalog import get_catalog
-from suanli.cli.common import CATALOG_OPTION, JSON_OPTION, console, fmt, guarded, print_json, table
+from suanli.cli.common import (
+    CATALOG_OPTION, JSON_OPTION, check_positive, check_system, console, fmt, guarded, print_json, table,
+)
 from suanli.perf.training import RECOMPUTE, SCHEDULES, TrainResult, plan_train, predict_train
 
 plan_app = typer.Typer(help="Plan a training run: time, chip-hours and energy for a token budget.",
@@ -55,9 +57,9 @@ def register_predict(predict_app: typer.Typer) -> None:
     @predict_app.command("train")
     @guarded
     def train_cmd(
-        hardware: str = typer.Option(..., "--hardware", help="Accelerator id, e.g. h800-sxm."),
-        chips: int = typer.Option(..., "--chips", help="Accelerators (a 910C package counts once)."),
-        model: str = typer.Option(..., "--model", help="Model id, e.g. llama-3.1-405b."),
+        hardware: str = typer.Option(..., "--hardware", "-H", help="Accelerator id, e.g. h800-sxm."),
+        chips: int = typer.Option(..., "--chips", "-n", help="Accelerators (a 910C package counts once)."),
+        model: str = typer.Option(..., "--model", "-m", help="Model id, e.g. llama-3.1-405b."),
         seq_len: int = typer.Option(..., "--seq-len", help="Training sequence length."),
         global_batch: int = typer.Option(..., "--global-batch", help="Global batch in sequences."),
         tp: Optional[int] = typer.Option(None, "--tp", help="Tensor-parallel degree (searched if omitted)."),
@@ -83,7 +85,10 @@ def register_predict(predict_app: typer.Typer) -> None:
           suanli predict train --hardware h100-sxm --chips 1024 --model llama-3.1-405b --seq-len 8192 --global-batch 2048
           suanli predict train --hardware h800-sxm --chips 2048 --model deepseek-v3 --seq-len 4096 --global-batch 15360 --pp 16 --ep 64 --tp 1 --dtype fp8 --json
         """
+        check_positive(chips=chips, seq_len=seq_len, global_batch=global_batch, tp=tp, pp=pp, ep=ep, dp=dp, cp=cp,
+                       vpp=vpp, mbs=mbs)
         cat = get_catalog(catalog or ())
+        check_system(cat, hardware, system)
         r = predict_train(hardware, model, chips=chips, seq_len=seq_len, global_batch=global_batch,
                           dtype=_dtype(dtype), tp=tp, pp=pp, dp=dp, ep=ep, cp=cp, vpp=vpp, mbs=mbs, zero=zero,
                           recompute=recompute, schedule=schedule, system=system, catalog=cat)
@@ -96,10 +101,10 @@ def register_predict(predict_app: typer.Typer) -> None:
 @plan_app.command("train")
 @guarded
 def plan_train_cmd(
-    model: str = typer.Option(..., "--model", help="Model id, e.g. deepseek-v3."),
+    model: str = typer.Option(..., "--model", "-m", help="Model id, e.g. deepseek-v3."),
     tokens: float = typer.Option(..., "--tokens", help="Token budget, e.g. 14.8e12."),
-    hardware: str = typer.Option(..., "--hardware", help="Accelerator id, e.g. h800-sxm."),
-    chips: int = typer.Option(..., "--chips", help="Accelerators in the job."),
+    hardware: str = typer.Option(..., "--hardware", "-H", help="Accelerator id, e.g. h800-sxm."),
+    chips: int = typer.Option(..., "--chips", "-n", help="Accelerators in the job."),
     seq_len: int = typer.Option(4096, "--seq-len", help="Training sequence length."),
     global_batch: Optional[int] = typer.Option(None, "--global-batch", help="Global batch in sequences (default 4 per chip)."),
     dtype: str = typer.Option("fp8", "--dtype", help=_DTYPE_HELP),
@@ -117,7 +122,9 @@ def plan_train_cmd(
       suanli plan train --model deepseek-v3 --tokens 14.8e12 --hardware h800-sxm --chips 2048
       suanli plan train --model deepseek-v3 --tokens 14.8e12 --hardware ascend-910c --chips 2048 --system cloudmatrix-384 --json
     """
+    check_positive(tokens=tokens, chips=chips, seq_len=seq_len, global_batch=global_batch, tp=tp, pp=pp, ep=ep, cp=cp)
     cat = get_catalog(catalog or ())
+    check_system(cat, hardware, system)
     pl = plan_train(model, tokens, hardware, chips, seq_len=seq_len, global_batch=global_batch, dtype=_dtype(dtype),
                     catalog=cat, system=system, tp=tp, pp=pp, ep=ep, cp=cp)
     if json_out:

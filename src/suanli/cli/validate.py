@@ -9,7 +9,11 @@ from typing import Any, Optional
 
 import typer
 
-from suanli.cli.common import CATALOG_OPTION, JSON_OPTION, console, err_console, fmt, guarded, print_json, table
+from suanli.cli.common import (
+    CATALOG_OPTION, JSON_OPTION, check_choice, check_positive, check_system, console, err_console, fmt, guarded,
+    print_json, table,
+)
+from suanli.errors import SuanliError
 
 
 def _catalog(paths: Optional[list[Path]]) -> Any:
@@ -21,30 +25,43 @@ def _catalog(paths: Optional[list[Path]]) -> Any:
 @guarded
 def compare(
     hardware: str = typer.Option(..., "--hardware", "-H", help="Comma-separated accelerator ids."),
-    model: str = typer.Option(..., "--model", "-m"),
+    model: str = typer.Option(..., "--model", "-m", help="Model id (e.g. deepseek-v3) or path to a config.json."),
     chips: Optional[int] = typer.Option(None, "--chips", "-n", help="Chips per deployment (default: 16 for models over 400 GB of weights, else 8)."),
-    isl: float = typer.Option(1024.0, "--isl"),
-    osl: float = typer.Option(1024.0, "--osl"),
+    isl: float = typer.Option(1024.0, "--isl", help="Mean input tokens per request."),
+    osl: float = typer.Option(1024.0, "--osl", help="Mean output tokens per request."),
     weight_dtype: str = typer.Option("fp8", "--weight-dtype", help="Falls back per chip where unsupported."),
-    ttft_slo_ms: Optional[float] = typer.Option(None, "--ttft-slo-ms"),
-    tpot_slo_ms: Optional[float] = typer.Option(None, "--tpot-slo-ms"),
-    disagg: bool = typer.Option(False, "--disagg"),
+    ttft_slo_ms: Optional[float] = typer.Option(None, "--ttft-slo-ms", help="Time-to-first-token limit (p99)."),
+    tpot_slo_ms: Optional[float] = typer.Option(None, "--tpot-slo-ms", help="Time-per-output-token limit (p99)."),
+    disagg: bool = typer.Option(False, "--disagg", help="Prefill/decode disaggregation at the best P:D ratio."),
     catalog: Optional[list[Path]] = CATALOG_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Headline comparison: best tokens/s per chip of a model on each chip, under the same SLOs."""
-    from suanli.errors import SuanliError
+    """Headline comparison: best tokens/s per chip of a model on each chip, under the same SLOs.
+
+    A chip that cannot serve the model (no known peaks, does not fit, misses
+    the SLOs) gets a row with the reason; the command fails (status 2) only
+    when no chip can, or when an id is unknown.
+
+    Examples:
+      suanli compare --hardware h200-sxm,h20,ascend-910c --model deepseek-v3 --tpot-slo-ms 50
+      suanli compare -H h100-sxm,h800-sxm,h20 -m llama-3.1-70b --chips 8 --isl 4096 --osl 512 --json
+    """
     from suanli.perf.search import Request, predict_serve
 
+    check_positive(chips=chips, isl=isl, osl=osl, ttft_slo_ms=ttft_slo_ms, tpot_slo_ms=tpot_slo_ms)
     cat = _catalog(catalog)
     ids = [h.strip() for h in hardware.split(",") if h.strip()]
+    if not ids:
+        raise SuanliError("--hardware names no accelerator", hint="e.g. --hardware h200-sxm,h20,ascend-910c")
+    for hid in ids:
+        cat.accelerator(hid)  # an unknown id is a typo: stop with its "did you mean"
     arch = cat.model(model)
     n = chips or (16 if arch.total_params > 400e9 else 8)
     results: list[dict] = []
     for hid in ids:
         req = Request(hardware=hid, model=model, chips=n, isl=isl, osl=osl, weight_dtype=weight_dtype,
                       ttft_slo_ms=ttft_slo_ms, tpot_slo_ms=tpot_slo_ms, disagg=disagg,
-                      scenario="server" if (ttft_slo_ms or tpot_slo_ms) else "offline")
+                      scenario="server" if (ttft_slo_ms is not None or tpot_slo_ms is not None) else "offline")
         try:
             results.append(predict_serve(cat, req).to_dict())
         except SuanliError as exc:
@@ -54,8 +71,11 @@ def compare(
     out = {"model": model, "chips": n, "isl": isl, "osl": osl, "ttft_slo_ms": ttft_slo_ms,
            "tpot_slo_ms": tpot_slo_ms, "results": results,
            "note": "per chip; per equal-cost fleet once prices land (economics issue)"}
+    failed = all("error" in r for r in results)
     if json_out:
         print_json(out)
+        if failed:
+            raise typer.Exit(2)
         return
     rows = []
     for r in results:
@@ -72,6 +92,13 @@ def compare(
     for r in results:
         for w in r.get("warnings", []):
             console.print(f"[yellow]{r['hardware']}:[/] {w}")
+    for r in results:
+        if "error" in r:
+            err_console.print(f"[bold red]{r['hardware']}:[/] {r['error']}", highlight=False)
+            if r.get("hint"):
+                err_console.print(f"  [yellow]hint:[/] {r['hint']}", highlight=False)
+    if failed:
+        raise typer.Exit(2)
 
 
 @guarded
@@ -85,15 +112,28 @@ def validate(
     catalog: Optional[list[Path]] = CATALOG_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Predict each record's metric and report its error, per group: MAPE, median APE, share within 25%."""
-    from suanli.perf.validate import validate_file
+    """Predict each record's metric and report its error, per group: MAPE, median APE, share within 25%.
+
+    Rows the model cannot predict (unknown id, a chip without known peaks, a
+    cell that is not a number) are listed as skipped, with the reason.
+
+    Examples:
+      suanli validate data/validation/dev.csv --by vendor
+      suanli validate data/validation/dev.csv --kind serve --json
+      suanli validate data/validation/dev.csv --report docs/accuracy.md --bands error_bands.yaml
+    """
+    from suanli.perf.validate import MICRO_KINDS, SERVING_KINDS, validate_file
 
     if by not in ("hardware", "kind", "model", "vendor", "family", "engine"):
-        from suanli.errors import SuanliError
-
         raise SuanliError(f"cannot group by {by!r}", hint="use hardware, kind, model, vendor, family or engine")
+    check_choice("--kind", kind, (*SERVING_KINDS, *MICRO_KINDS, "train"))
+    if folds < 0:
+        raise SuanliError(f"--folds must be >= 0 (got {folds})", hint="e.g. --folds 5; 0 or 1 skips cross-validation")
     cat = _catalog(catalog)
-    rep = validate_file(file, cat, kind=kind, by=by)
+    if not json_out and console.is_terminal:
+        rep = _validate_with_progress(file, cat, kind, by)
+    else:
+        rep = validate_file(file, cat, kind=kind, by=by)
     if report or bands:
         _write_artifacts(rep, file, cat, report, bands, folds)
     if json_out:
@@ -108,6 +148,32 @@ def validate(
     s = rep.summary()
     grows.append(["all", s["n"], _pct(s["mape"]), _pct(s["median_ape"]), _pct(s["within_25"]), s["skipped"]])
     console.print(table(f"By {by}", [by, "rows", "MAPE", "median APE", "within 25%", "skipped"], grows))
+
+
+#: Rows from which an interactive `suanli validate` shows a progress bar.
+PROGRESS_MIN_ROWS = 20
+
+
+def _validate_with_progress(file: Path, cat: Any, kind: Optional[str], by: str) -> Any:
+    """As ``validate_file``, one record at a time, with a progress bar (for a terminal; same result)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from suanli.perf.hardware import load_params
+    from suanli.perf.validate import ValidationReport, read_records, validate_records
+
+    records = read_records(file)
+    params = load_params()
+    if len(records) < PROGRESS_MIN_ROWS:
+        return validate_records(records, cat, kind=kind, by=by, params=params, source=str(file))
+    rows: list[Any] = []
+    with Progress(TextColumn("predicting"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("", total=len(records))
+        for rec in records:
+            bar.update(task, description=str(rec.get("id", "")))
+            rows += validate_records([rec], cat, kind=kind, by=by, params=params, source=str(file)).rows
+            bar.advance(task)
+    return ValidationReport(rows, by=by, source=str(file))
 
 
 def _pct(x: Optional[float]) -> str:

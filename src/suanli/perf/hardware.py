@@ -79,10 +79,24 @@ def load_params(overrides: dict | str | Path | None = None, *, calibrated: bool 
         path = Path(overrides)
         try:
             overrides = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise DataError(str(path), f"cannot read performance parameters: {exc}") from None
+        except OSError as exc:
+            raise DataError(str(path), f"cannot read performance parameters: {exc.strerror or exc}",
+                            hint="check the path given to --perf-params") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise DataError(str(path), f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
+                            line=mark.line + 1 if mark is not None else None,
+                            hint="check indentation and quoting near that line") from None
         if not isinstance(overrides, dict):
             raise DataError(str(path), "expected a mapping with keys like families, maturity, serving, comm")
+        unknown = [k for k in overrides if k not in params]
+        if unknown:
+            from suanli.errors import suggest
+
+            close = suggest(str(unknown[0]), [str(k) for k in params])
+            raise DataError(str(path), f"unknown top-level key {unknown[0]!r}", field=str(unknown[0]),
+                            hint=("did you mean: " + ", ".join(close) + "; " if close else "")
+                            + "keys: " + ", ".join(map(str, params)))
     return _deep_merge(params, overrides)
 
 
@@ -171,6 +185,10 @@ class HardwareSpec:
         if sysrec is None:
             if system:
                 sysrec = catalog.system(system, acc.id)
+                if sysrec.hardware and sysrec.hardware != acc.id:
+                    raise SuanliError(f"system {sysrec.id!r} holds {sysrec.hardware}, not {acc.id}",
+                                      hint=f"use hardware {sysrec.hardware}, a system of {acc.id}, "
+                                           "the alias hgx-8, or no system")
             else:
                 sysrec = catalog.default_system(acc.id)
                 if chips and chips > sysrec.chips:
@@ -200,13 +218,14 @@ class HardwareSpec:
         if peaks["bf16"] is None:
             raise SuanliError(
                 f"accelerator {acc.id!r} has no dense compute peak in the catalog",
-                hint="add bf16_tflops (or fp16/int8) with an overlay: suanli --catalog FILE",
+                hint="add bf16_tflops (or fp16/int8) with an overlay: --catalog FILE "
+                     "(see examples/overlay-made-up-chip.yaml)",
             )
         if acc.mem_bw_tbps.value is None or acc.mem_capacity_gb.value is None:
             missing = [n for n in ("mem_bw_tbps", "mem_capacity_gb") if getattr(acc, n).value is None]
             raise SuanliError(
                 f"accelerator {acc.id!r} lacks {', '.join(missing)} in the catalog",
-                hint="add the figure with an overlay: suanli --catalog FILE",
+                hint="add the figure with an overlay: --catalog FILE (see examples/overlay-made-up-chip.yaml)",
             )
         for n in ("mem_bw_tbps", "mem_capacity_gb"):
             if getattr(acc, n).is_estimate:

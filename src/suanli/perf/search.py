@@ -25,7 +25,7 @@ from suanli.errors import SuanliError
 from suanli.perf.hardware import HardwareSpec, load_params
 from suanli.perf.inference import BOTTLENECKS
 from suanli.perf.memory import max_seqs_per_rank, weight_bytes_per_rank
-from suanli.perf.ops import DEFAULT_ACT, Dtypes, ModelShape
+from suanli.perf.ops import DEFAULT_ACT, DTYPE_BYTES, Dtypes, ModelShape
 from suanli.perf.serving import (
     ErrorBand, Evaluation, Prediction, disagg_combine, evaluate, parse_spec,
 )
@@ -83,6 +83,9 @@ def prepare(catalog: Any, req: Request, params: dict | None = None) -> Context:
     wd = req.weight_dtype or "bf16"
     if wd not in DEFAULT_ACT:
         raise SuanliError(f"unknown weight dtype {wd!r}", hint=f"use one of {', '.join(DEFAULT_ACT)}")
+    for what, d in (("act", req.act_dtype), ("kv", req.kv_dtype)):
+        if d and d not in DTYPE_BYTES:
+            raise SuanliError(f"unknown {what} dtype {d!r}", hint=f"use one of {', '.join(DTYPE_BYTES)}")
     kv = req.kv_dtype
     if not kv and req.engine:
         # the engine's default KV-cache format when the record does not state one
@@ -109,6 +112,10 @@ def prepare(catalog: Any, req: Request, params: dict | None = None) -> Context:
 def parallel_candidates(hw: HardwareSpec, m: ModelShape, ranks: int, req: Request) -> dict[str, np.ndarray]:
     """Arrays of (tp, pp, dp, ep) that fit ``ranks`` ranks, honouring the fixed ones in ``req``."""
     rows = []
+    if req.tp and m.heads % req.tp:
+        ok_tp = [t for t in POW2 if m.heads % t == 0 and t <= ranks]
+        raise SuanliError(f"tp = {req.tp} does not divide the {m.heads} attention heads of {m.id}",
+                          hint=f"use --tp {' / '.join(map(str, ok_tp)) or 1}, or leave --tp out to search it")
     tps = [req.tp] if req.tp else [t for t in POW2 if t <= min(ranks, m.heads) and t <= max(hw.domain_ranks, 1)]
     pps = [req.pp] if req.pp else [p for p in (1, 2, 4, 8) if p <= m.layers]
     moe = m.is_moe
@@ -286,7 +293,7 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
     b = lambda k: np.broadcast_to(pc[k][:, None], shape)  # noqa: E731
     ev = evaluate(hw, m, dt, tp=b("tp"), pp=b("pp"), ep=b("ep"), dp=b("dp"), batch=grid, isl=req.isl,
                   osl=req.osl, mode=mode, draft=draft, accept_p=req.accept_p)
-    ok = np.asarray(ev.fits, dtype=bool)
+    ok = np.array(ev.fits, dtype=bool)  # a copy: ev.fits must keep saying what fits in memory
     if mode != "prefill" and req.batch_per_chip is None and req.concurrency is None:
         ok &= np.asarray(grid <= np.maximum(bmax[:, None], 1.0))
     p99 = float(sv.get("p99_tpot_factor", 1.0))
@@ -457,6 +464,8 @@ def pareto(catalog: Any, req: Request, *, params: dict | None = None, max_points
     y = np.where(ok, ev.out_tps_per_chip, np.nan).ravel()
     valid = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
     if valid.size == 0:
+        if np.asarray(ev.fits).any():
+            raise SuanliError("no configuration meets the TTFT SLO given", hint="relax --ttft-slo-ms or add chips")
         raise _required_memory_error(ctx, int(req.chips * ctx.hw.ranks_per_chip))
     front = valid[pareto_front(x[valid], y[valid])]
     if front.size > max_points:

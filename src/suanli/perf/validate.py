@@ -66,6 +66,34 @@ def _f(row: dict, key: str) -> float | None:
         return None
 
 
+#: Columns that must hold a number > 0 when not empty (a row that breaks this is skipped, saying which cell).
+NUMERIC = ("chips", "tp", "pp", "ep", "dp", "cp", "isl", "osl", "concurrency", "batch_per_chip", "ttft_slo_ms",
+           "tpot_slo_ms", "seq_len", "global_batch", "gemm_m", "gemm_n", "gemm_k", "bytes")
+
+
+def bad_cell(row: dict, keys: Iterable[str] = NUMERIC) -> str | None:
+    """Why a row's numeric cell cannot be used, or None when all are empty or numbers > 0.
+
+    >>> bad_cell({"chips": "abc", "isl": "1024"})
+    "chips is not a number ('abc')"
+    >>> bad_cell({"chips": "8", "isl": "1024", "tp": ""}) is None
+    True
+    >>> bad_cell({"osl": "-1"})
+    "osl must be a number > 0 (got '-1')"
+    """
+    for k in keys:
+        v = (row.get(k) or "").strip()
+        if not v:
+            continue
+        try:
+            x = float(v)
+        except ValueError:
+            return f"{k} is not a number ({v!r})"
+        if not math.isfinite(x) or x <= 0:
+            return f"{k} must be a number > 0 (got {v!r})"
+    return None
+
+
 def _i(row: dict, key: str) -> int | None:
     v = _f(row, key)
     return None if v is None else int(v)
@@ -288,7 +316,12 @@ def validate_records(rows: list[dict], catalog: Any, *, kind: str | None = None,
                     vendor=vendor, family=family, metric=row.get("metric", ""),
                     measured=measured if measured is not None else float("nan"), engine=row.get("engine") or None)
         if measured is None or measured <= 0:
-            out.append(RowResult(**base, predicted=None, ape=None, skipped=True, reason="no measured value"))
+            out.append(RowResult(**base, predicted=None, ape=None, skipped=True,
+                                 reason=bad_cell(row, ("value",)) or "no measured value"))
+            continue
+        bad = bad_cell(row)
+        if bad:
+            out.append(RowResult(**base, predicted=None, ape=None, skipped=True, reason=bad))
             continue
         try:
             pred = predict_row(row, catalog, p)
