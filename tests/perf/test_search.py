@@ -106,3 +106,10 @@ def test_disagg_serve_never_uses_more_chips_than_given(catalog):
     c = p.config
     assert c["prefill_chips"] + c["decode_chips"] <= 16
     assert c["prefill_chips"] >= 1 and c["decode_chips"] >= 1
+
+
+@pytest.mark.parametrize("bad", [{"chips": 0}, {"isl": -5}, {"osl": float("nan")}, {"tpot_slo_ms": 0},
+                                 {"tp": 0}, {"tp": 1.5}, {"scenario": "batch"}, {"accept_p": 1.5}])
+def test_request_refuses_impossible_settings(bad):
+    with pytest.raises(SuanliError):
+        Request(hardware="h200-sxm", model="llama-3.1-8b", **bad)

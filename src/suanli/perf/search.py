@@ -62,6 +62,26 @@ class Request:
     dp: int | None = None
     attn_dp: bool | None = None
 
+    def __post_init__(self) -> None:
+        """Refuse settings no deployment can have, whichever interface built the request."""
+        for name in ("chips", "isl", "osl", "ttft_slo_ms", "tpot_slo_ms", "concurrency", "batch_per_chip",
+                     "tp", "pp", "ep", "dp"):
+            v = getattr(self, name)
+            if v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
+                    or not np.isfinite(v) or v <= 0:
+                raise SuanliError(f"{name} must be a number > 0 (got {v!r})",
+                                  hint="leave a setting unset (None) to have it searched")
+        for name in ("tp", "pp", "ep", "dp"):
+            v = getattr(self, name)
+            if v is not None and int(v) != v:
+                raise SuanliError(f"{name} must be a whole number of ranks (got {v!r})")
+        if self.scenario not in ("offline", "server", "fixed"):
+            raise SuanliError(f"unknown scenario {self.scenario!r}", hint="one of offline, server, fixed")
+        if self.accept_p is not None and not (0.0 <= self.accept_p <= 1.0):
+            raise SuanliError(f"accept_p must be in [0, 1] (got {self.accept_p!r})")
+
 
 @dataclass
 class Context:

@@ -799,7 +799,7 @@ def predict_train(
         raise SuanliError(
             f"{model} does not fit on {chips} x {hardware} at seq {seq_len}: smallest layout tried "
             f"({_layout_text(lay, j)}) {_memory_reason(e)}",
-            hint="use more chips, full recomputation (--recompute full), ZeRO-3, or a larger tp/pp",
+            hint=_no_fit_hint(fixed),
         )
     order = np.argsort(np.where(ev["fits"], ev["step_time_s"], np.inf))[: max(top, 1) + 1]
     alts = []
@@ -810,6 +810,19 @@ def predict_train(
                      "tps_per_chip": ctx.gbs * ctx.seq / float(ev["step_time_s"][j]) / ctx.chips})
     return _build_result(ctx, lay, ev, i, d, cd, candidates=n_cand * len(dtypes), feasible=n_fit,
                          search_s=time.perf_counter() - t0, alternatives=tuple(alts))
+
+
+def _no_fit_hint(fixed: dict) -> str:
+    """What is left to try when no layout fits: only the levers the caller pinned."""
+    levers = ["use more chips", "a shorter sequence", "a lower-precision dtype"]
+    if fixed.get("recompute") not in (None, "full"):
+        levers.append("full recomputation (--recompute full)")
+    if fixed.get("zero") not in (None, 3):
+        levers.append("ZeRO-3 (--zero 3)")
+    pinned = [k for k in ("tp", "pp", "ep", "cp") if fixed.get(k) is not None]
+    if pinned:
+        levers.append("drop " + " ".join(f"--{k}" for k in pinned) + " to let the layout be searched")
+    return ", ".join(levers)
 
 
 def _layout_text(lay: dict[str, np.ndarray], j: int) -> str:
