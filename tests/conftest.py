@@ -7,7 +7,12 @@ import os
 os.environ["COLUMNS"] = "220"
 
 import pytest
+from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
+
+# Property tests: no per-example deadline (CI machines are slower and shared).
+settings.register_profile("suanli", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suanli")
 
 
 @pytest.fixture(scope="session")
