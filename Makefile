@@ -30,6 +30,7 @@ accuracy: $(STAMP)
 	$(VENV)/bin/suanli validate data/validation/dev.csv --report docs/accuracy.md --bands src/suanli/perf/data/error_bands.yaml
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[genz]'
 	$(PY) benchmarks/run_all.py
 
 clean:

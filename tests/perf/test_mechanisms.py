@@ -166,3 +166,29 @@ def test_attention_dp_busiest_rank_carries_a_whole_prompt():
     d1 = step_ops(DSV3, dt, seqs=8 * 64, q=1, ctx=2000, tp=8, dp=1, ep=8, imbalance=imb)
     p1 = step_ops(DSV3, dt, seqs=1.0, q=1000, ctx=0.0, prefill=True, tp=8, dp=1, ep=8, imbalance=imb)
     assert float(one.flops) == pytest.approx(sum(float(o.flops) for o in d1 + p1))
+
+
+def test_server_queue_longer_prompts_sustain_less_load(catalog):
+    """Server mode: a prompt whose prefill is a larger share of the TTFT SLO leaves less room to queue."""
+    from suanli.perf.search import Request, predict_serve
+
+    def util(isl):
+        p = predict_serve(catalog, Request("h200-sxm", "llama-3.1-70b", chips=8, isl=isl, osl=256,
+                                           scenario="server", ttft_slo_ms=2000, tpot_slo_ms=100))
+        assert p.metrics["ttft_p99_ms"] <= 2000 + 1e-6 and p.metrics["tpot_p99_ms"] <= 100 + 1e-6
+        return p.config["server_utilization"]   # sustained share of the offline optimum
+
+    assert util(8000) < util(500)
+
+
+def test_mdl_queue_by_hand():
+    """M/D/1 at rho = 0.5: the tail decay x solves 0.5 (e^x - 1) = x, x = 1.2564; p99 = S ln(50) / x."""
+    import math
+
+    from suanli.perf.serving import mg1_p99_wait
+
+    x = 1.2564
+    assert 0.5 * (math.exp(x) - 1) == pytest.approx(x, abs=1e-3)
+    assert float(mg1_p99_wait(0.5, 2.0, 0.0)) == pytest.approx(2.0 * math.log(50) / x, rel=1e-3)
+    # more load, longer wait
+    assert float(mg1_p99_wait(0.8, 1.0, 0.0)) > float(mg1_p99_wait(0.5, 1.0, 0.0))

@@ -12,7 +12,10 @@ def test_deepseek_on_16_h200_under_slos(catalog):
     req = Request("h200-sxm", "deepseek-v3", chips=16, isl=1024, osl=1024, ttft_slo_ms=2000, tpot_slo_ms=50,
                   scenario="server")
     p = predict_serve(catalog, req)
-    assert p.metrics["tpot_ms"] * 1.15 <= 50 + 1e-6 and p.metrics["ttft_ms"] <= 2000
+    # server scenario: the SLOs bind the p99 values, which sit above the means
+    assert p.metrics["tpot_p99_ms"] <= 50 + 1e-6 and p.metrics["ttft_p99_ms"] <= 2000
+    assert p.metrics["tpot_ms"] <= p.metrics["tpot_p99_ms"] and p.metrics["ttft_ms"] <= p.metrics["ttft_p99_ms"]
+    assert 0 < p.config["server_utilization"] < 1
     assert 300 < p.metrics["output_tps_per_chip"] < 10000
     assert p.memory["total_gb"] <= p.memory["capacity_gb"] + 1e-6
     assert set(p.bottleneck) >= {"decode", "prefill"}

@@ -27,11 +27,12 @@ from suanli.perf.inference import BOTTLENECKS
 from suanli.perf.memory import max_seqs_per_rank, weight_bytes_per_rank
 from suanli.perf.ops import DEFAULT_ACT, DTYPE_BYTES, Dtypes, ModelShape
 from suanli.perf.serving import (
-    ErrorBand, Evaluation, Prediction, disagg_combine, evaluate, parse_spec,
+    ErrorBand, Evaluation, Prediction, disagg_combine, evaluate, parse_spec, server_tails,
 )
 
 POW2 = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 GRID_STEPS = 26  # half-octave batch grid below the largest batch that fits
+SERVER_GRID_PER_OCTAVE = 8  # server scenario: eighth-octave grid (the p99 SLOs bind inside it)
 
 
 @dataclass(frozen=True)
@@ -174,11 +175,11 @@ def parallel_candidates(hw: HardwareSpec, m: ModelShape, ranks: int, req: Reques
     return {"tp": arr[:, 0], "pp": arr[:, 1], "dp": arr[:, 2], "ep": arr[:, 3]}
 
 
-def _batch_grid(bmax: np.ndarray, fixed: float | None) -> np.ndarray:
-    """(configs, grid) sequences per instance: fixed, or half-octaves below the memory limit."""
+def _batch_grid(bmax: np.ndarray, fixed: float | None, per_octave: int = 2) -> np.ndarray:
+    """(configs, grid) sequences per instance: fixed, or ``per_octave`` steps per octave below the memory limit."""
     if fixed is not None:
         return np.broadcast_to(np.asarray(fixed, dtype=float), (bmax.shape[0], 1)).copy()
-    f = 2.0 ** (-np.arange(GRID_STEPS) / 2.0)
+    f = 2.0 ** (-np.arange(GRID_STEPS * per_octave // 2) / float(per_octave))
     g = np.floor(bmax[:, None] * f[None, :])
     return np.maximum(g, 1.0)
 
@@ -308,7 +309,9 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
             grid = np.broadcast_to(np.asarray(fixed, dtype=float).reshape(-1, 1) if np.ndim(fixed) else
                                    np.full((len(R), 1), float(fixed)), (len(R), 1))
         else:
-            grid = _batch_grid(np.maximum(bmax, 1.0), None)
+            # server: the SLOs bind inside the grid, so the operating point is resolved finer
+            grid = _batch_grid(np.maximum(bmax, 1.0), None,
+                               per_octave=SERVER_GRID_PER_OCTAVE if req.scenario == "server" else 2)
     shape = grid.shape
     b = lambda k: np.broadcast_to(pc[k][:, None], shape)  # noqa: E731
     ev = evaluate(hw, m, dt, tp=b("tp"), pp=b("pp"), ep=b("ep"), dp=b("dp"), batch=grid, isl=req.isl,
@@ -316,12 +319,27 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
     ok = np.array(ev.fits, dtype=bool)  # a copy: ev.fits must keep saying what fits in memory
     if mode != "prefill" and req.batch_per_chip is None and req.concurrency is None:
         ok &= np.asarray(grid <= np.maximum(bmax[:, None], 1.0))
-    p99 = float(sv.get("p99_tpot_factor", 1.0))
+    tpot, ttft = ev.tpot_s, ev.ttft_s
+    if req.scenario == "server" and mode != "prefill":
+        # Poisson arrivals: the SLOs are p99 limits on the queueing latencies of each operating point
+        slots = np.maximum(bmax[:, None], 1.0) if fixed is None else grid
+        ev.server = server_tails(ev, req.osl, slots=slots, prompt_cv=float(sv.get("prompt_cv", 1.0)))
+        tpot, ttft = ev.server.tpot_p99_s, ev.server.ttft_p99_s
     if req.tpot_slo_ms and mode != "prefill":
-        ok &= ev.tpot_s * 1e3 * (p99 if req.scenario == "server" else 1.0) <= req.tpot_slo_ms
-    if req.ttft_slo_ms:
-        ok &= ev.ttft_s * 1e3 <= req.ttft_slo_ms
+        ok &= tpot * 1e3 <= req.tpot_slo_ms
+    if req.ttft_slo_ms and not (req.scenario == "server" and mode == "decode"):
+        ok &= ttft * 1e3 <= req.ttft_slo_ms
     return ev, ok, int(np.size(grid))
+
+
+def _server_metrics(pred: Prediction, ev: Evaluation, i: int) -> None:
+    """p99 latencies and load of the chosen server-scenario operating point."""
+    t = ev.server
+    g = lambda x: float(np.asarray(x).flat[i])  # noqa: E731
+    pred.metrics.update(ttft_p99_ms=g(t.ttft_p99_s) * 1e3, tpot_p99_ms=g(t.tpot_p99_s) * 1e3,
+                        requests_per_s_per_instance=g(t.rate))
+    pred.config.update(server_utilization=round(g(t.utilization), 4), occupancy_p99=round(g(t.occupancy_p99), 1),
+                       prefill_queue_utilization=round(g(t.prefill_rho), 4))
 
 
 def predict_phase(catalog: Any, req: Request, kind: str, *, params: dict | None = None) -> Prediction:
@@ -345,7 +363,6 @@ def predict_serve(catalog: Any, req: Request, *, params: dict | None = None) -> 
     """Best end-to-end serving configuration: max output tokens/s per chip under the SLOs."""
     t0 = time.perf_counter()
     ctx = prepare(catalog, req, params)
-    util = float(ctx.hw.serving.get("server_utilization", 1.0)) if req.scenario == "server" else 1.0
     if not req.disagg:
         ev, ok, n = _run(ctx, req, "mixed")
         i = _select(ev, ok, ev.out_tps_per_chip)
@@ -355,12 +372,8 @@ def predict_serve(catalog: Any, req: Request, *, params: dict | None = None) -> 
             raise SuanliError("no configuration meets the SLOs given",
                               hint="relax --ttft-slo-ms / --tpot-slo-ms, add chips or lower precision")
         pred = _phase_pred(ctx, req, ev, i, "serve", req.chips, n, t0, "output_tps_per_chip")
-        if util != 1.0:
-            for k in ("output_tps_per_chip", "input_tps_per_chip", "total_tps_per_chip"):
-                pred.metrics[k] *= util
-            pred.config["server_utilization"] = util
-            if pred.error_band and pred.error_band.mape is not None:
-                _with_band(pred, pred.error_band, "output_tps_per_chip")
+        if ev.server is not None:
+            _server_metrics(pred, ev, i)
         return pred
     # disaggregated: prefill instances (TTFT) and decode instances (TPOT) on separate chips
     preq = replace(req, tpot_slo_ms=None, concurrency=None, batch_per_chip=None)
@@ -372,6 +385,9 @@ def predict_serve(catalog: Any, req: Request, *, params: dict | None = None) -> 
             raise _required_memory_error(ctx, int(req.chips * ctx.hw.ranks_per_chip))
         raise SuanliError("no disaggregated configuration meets the SLOs given",
                           hint="relax the SLOs or add chips")
+    # server scenario: the decode instances meet the p99 TPOT at their in-flight occupancy (_run); the
+    # prefill instances' queue is not modelled, so they keep the share `server_utilization` (estimate)
+    util = float(ctx.hw.serving.get("server_utilization", 1.0)) if req.scenario == "server" else 1.0
     plan = disagg_plan(pev, pok, dev, dok, req.chips, req.isl, req.osl)
     if plan is None:
         need = float(np.min(np.where(pok, pev.chips, np.inf))) + float(np.min(np.where(dok, dev.chips, np.inf)))

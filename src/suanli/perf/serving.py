@@ -90,6 +90,7 @@ class Evaluation:
     memory: MemoryBreakdown
     accept: np.ndarray
     mode: str
+    server: Any = None                # ServerTails in the server scenario
 
     @property
     def out_tps_per_chip(self) -> np.ndarray:
@@ -257,5 +258,152 @@ def describe_step(st: StepTime, i: int) -> tuple[str, dict[str, float]]:
     return st.bottleneck_name(i), {k: round(v, 4) for k, v in st.shares(i).items()}
 
 
-__all__ = ["BOTTLENECKS", "ErrorBand", "Evaluation", "Prediction", "acceptance_length", "disagg_combine",
-           "evaluate", "parse_spec"]
+
+
+# --------------------------------------------------------------------------- server scenario (queueing)
+#: One-sided 99th-percentile point of the standard normal distribution.
+Z99 = 2.3263
+
+
+def kingman_p99_wait(rho: Any, service_s: Any, cv: Any = 1.0) -> np.ndarray:
+    """p99 queueing delay of an M/G/1 FCFS queue, exponential-tail (Kingman) approximation.
+
+    ``P(W > t) ~ rho exp(-t / w)`` with ``w = S (1 + cv^2) / (2 (1 - rho))`` the mean wait of
+    those who wait (Pollaczek-Khinchine); the 99th percentile is ``w ln(rho / 0.01)``
+    (0 for ``rho <= 0.01``, infinite for ``rho >= 1``). Exact for M/M/1 (``cv = 1``).
+
+    >>> round(float(kingman_p99_wait(0.5, 1.0, 1.0)), 3)   # 1 / 0.5 x ln 50
+    7.824
+    >>> float(kingman_p99_wait(0.005, 1.0)), float(kingman_p99_wait(1.0, 1.0))
+    (0.0, inf)
+    """
+    rho, s, cv = _a(rho), _a(service_s), _a(cv)
+    r = np.clip(rho, 0.0, 1.0 - 1e-12)
+    w = s * (1.0 + cv * cv) / (2.0 * (1.0 - r))
+    out = np.where(rho > 0.01, w * np.log(np.maximum(r, 0.01) / 0.01), 0.0)
+    return np.where(rho >= 1.0, np.inf, out)
+
+
+def mg1_p99_wait(rho: Any, service_s: Any, cv: Any = 1.0) -> np.ndarray:
+    """p99 queueing delay of an M/G/1 FCFS queue with gamma-distributed service (mean ``S``, CV ``cv``).
+
+    Exponential tail ``P(W > t) ~ rho exp(-theta t)`` with ``theta`` the exact (Cramer-Lundberg)
+    decay rate, the positive root of ``lam (E[exp(theta S)] - 1) = theta``; in ``x = theta S``:
+    ``rho ((1 - x cv^2)^(-1/cv^2) - 1) = x`` (``rho (e^x - 1) = x`` for fixed service). The 99th
+    percentile is ``S ln(rho / 0.01) / x``. For ``cv = 1`` (M/M/1) ``x = 1 - rho`` and the formula
+    is exact; Kingman's heavy-traffic rate ``2 (1 - rho) / (1 + cv^2)`` (:func:`kingman_p99_wait`) is
+    the first term of ``x`` near ``rho = 1`` and overstates the wait of a low-variance queue at
+    moderate load (fixed service, ``rho`` 0.6: ``x`` = 0.98, Kingman 0.8).
+
+    >>> round(float(mg1_p99_wait(0.5, 1.0, 1.0)), 3)   # M/M/1: ln 50 / 0.5
+    7.824
+    >>> round(float(mg1_p99_wait(0.5, 1.0, 0.0)), 3)   # M/D/1: root of 0.5 (e^x - 1) = x is 1.2564
+    3.114
+    >>> float(mg1_p99_wait(0.005, 1.0)), float(mg1_p99_wait(1.0, 1.0))
+    (0.0, inf)
+    """
+    rho, s = _a(rho), _a(service_s)
+    c2 = float(cv) ** 2
+    r = np.clip(rho, 1e-6, 1.0 - 1e-9)
+    if c2 > 1e-9:
+        hi = np.full(r.shape, 1.0 / c2)
+        mgf = lambda x: (1.0 - x * c2) ** (-1.0 / c2)  # noqa: E731
+    else:
+        hi = np.full(r.shape, 60.0)
+        mgf = np.exp
+    lo = np.zeros(r.shape)
+    for _ in range(48):                                 # bisection: f < 0 below the root, > 0 above
+        mid = 0.5 * (lo + hi)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            above = r * (mgf(mid) - 1.0) - mid > 0
+        hi = np.where(above, mid, hi)
+        lo = np.where(above, lo, mid)
+    x = 0.5 * (lo + hi)
+    out = np.where(rho > 0.01, s * np.log(np.maximum(r, 0.01) / 0.01) / x, 0.0)
+    return np.where(rho >= 1.0, np.inf, out)
+
+
+def normal_sf(x: Any) -> np.ndarray:
+    """Upper tail of the standard normal, ``P(Z > x)``, vectorized (Abramowitz & Stegun 7.1.26, |error| < 1e-7).
+
+    >>> [round(float(normal_sf(v)), 4) for v in (-1.0, 0.0, 2.3263)]
+    [0.8413, 0.5, 0.01]
+    """
+    x = _a(x)
+    z = np.abs(x) / np.sqrt(2.0)
+    t = 1.0 / (1.0 + 0.3275911 * z)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    erfc = poly * np.exp(-z * z)
+    return np.where(x >= 0, 0.5 * erfc, 1.0 - 0.5 * erfc)
+
+
+@dataclass
+class ServerTails:
+    """p99 latencies of each candidate operating point under Poisson arrivals (server scenario)."""
+
+    ttft_p99_s: np.ndarray
+    tpot_p99_s: np.ndarray
+    rate: np.ndarray          # requests/s per instance at this operating point (= arrival rate)
+    utilization: np.ndarray   # rate / the instance's rate at its largest batch (the offline point)
+    occupancy_p99: np.ndarray  # p99 of the sequences in flight per instance
+    prefill_rho: np.ndarray   # utilisation of one scheduler's prefill queue
+
+
+def server_tails(ev: Evaluation, osl: Any, *, slots: Any = None, prompt_cv: float = 1.0) -> ServerTails:
+    """p99 TTFT and TPOT of each (configuration, batch) point of a ``mixed``/``decode`` evaluation.
+
+    The batch axis (last) holds the operating points of one configuration, largest first. At an
+    operating point with mean ``b`` sequences in flight the instance completes
+    ``lam(b) = out_tps(b) / osl`` requests/s; under Poisson arrivals at that rate:
+
+    * **In-flight count.** A birth-death process with arrival ``lam`` and completion rate
+      ``lam(N)`` has a stationary ``N`` near ``b`` with variance ``b / eps``,
+      ``eps = d ln lam / d ln b`` (1 for an instance whose throughput grows in proportion to
+      the batch: the Poisson occupancy of M/G/inf; towards 0 as throughput saturates). The p99
+      occupancy ``b99 = b + 2.326 sqrt(b / eps)``; p99 TPOT is the step at ``b99``,
+      ``tpot(b) (b99 / b)^(1 - eps)``, capped at the slot limit ``slots``.
+    * **Slot queue.** When ``P(N > slots) = Q((slots - b) / sd) > 1%`` arrivals wait for a slot;
+      the overflow drains at ``lam(slots) - lam``: p99 wait ``ln(100 P) / (lam(slots) - lam)``.
+    * **Prefill queue.** Each attention-DP scheduler takes ``lam / dp`` prompts/s, each holding it
+      for ``S`` = the prompt's prefill step; M/G/1 with ``rho = lam S / dp`` and prompt-length
+      coefficient of variation ``prompt_cv``: p99 wait from :func:`mg1_p99_wait`.
+
+    p99 TTFT = the unloaded TTFT of the point + prefill-queue wait + slot wait.
+    """
+    b = np.asarray(ev.batch, dtype=float)
+    shape = b.shape
+    lam = np.broadcast_to(ev.out_tps_instance, shape) / np.maximum(_a(osl), 1.0)
+    lb, ll = np.log(np.maximum(b, 1e-9)), np.log(np.maximum(lam, 1e-300))
+    if b.ndim >= 1 and shape[-1] > 1:
+        # slope below each point (the grid runs from the largest batch down); the last point
+        # takes the slope above it
+        db = np.diff(lb, axis=-1)
+        dl = np.diff(ll, axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            seg = np.where(np.abs(db) > 1e-9, dl / db, 1.0)
+        eps = np.concatenate([seg, seg[..., -1:]], axis=-1)
+        top = np.take(lam, [0], axis=-1)
+        cap = np.take(b, [0], axis=-1) if slots is None else np.broadcast_to(_a(slots), shape)
+    else:
+        eps = np.ones(shape)
+        top = lam
+        cap = b if slots is None else np.broadcast_to(_a(slots), shape)
+    eps = np.clip(eps, 1e-3, 1.0)
+    sd = np.sqrt(b / eps)
+    b99 = b + Z99 * sd
+    tpot = np.broadcast_to(ev.tpot_s, shape)
+    tpot99 = tpot * (np.minimum(b99, np.maximum(cap, b)) / b) ** (1.0 - eps)
+    # a single operating point (a fixed batch or concurrency) has no slot queue to model
+    p_over = normal_sf((cap - b) / sd) if shape and shape[-1] > 1 else np.zeros(shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drain = np.where(top > lam * (1 + 1e-9), top - lam, 0.0)
+        w_slot = np.where(p_over > 0.01, np.where(drain > 0, np.log(100.0 * p_over) / drain, np.inf), 0.0)
+    dp = np.broadcast_to(ev.dp, shape)
+    s = np.broadcast_to(ev.prefill_step.total if ev.prefill_step is not None else 0.0, shape)
+    rho = lam / dp * s
+    w_pre = mg1_p99_wait(rho, s, prompt_cv)
+    ttft99 = np.broadcast_to(ev.ttft_s, shape) + w_pre + w_slot
+    return ServerTails(ttft99, tpot99, lam, lam / np.maximum(top, 1e-300), b99, rho)
+
+__all__ = ["BOTTLENECKS", "ErrorBand", "Evaluation", "Prediction", "ServerTails", "acceptance_length", "disagg_combine",
+           "evaluate", "kingman_p99_wait", "mg1_p99_wait", "parse_spec", "server_tails"]
