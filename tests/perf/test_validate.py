@@ -104,3 +104,23 @@ def test_cli_pareto_and_prefill():
                                   "32", "--ep", "32", "--dp", "32", "--tp", "1", "--isl", "4096", "--json"])
     assert r2.exit_code == 0, r2.output
     assert json.loads(r2.stdout)["metrics"]["input_tps_per_chip"] > 1000
+
+
+def test_microbenchmark_semantics_come_from_the_row(tmp_path):
+    """A plain all-to-all splits `bytes` among ranks (nccl-tests busbw = bytes/t x (n-1)/n);
+    an MoE dispatch (DeepEP) sends each token to top-k experts; a copy needs no buffer size."""
+    from suanli.catalog import get_catalog
+    from suanli.perf.validate import alltoall_fanout, validate_file
+
+    cat = get_catalog()
+    assert alltoall_fanout({"engine": "nccl"}, cat) == 1.0
+    assert alltoall_fanout({"engine": "deepep"}, cat) == 8.0
+    assert alltoall_fanout({"engine": "nccl", "model": "mixtral-8x7b"}, cat) == 2.0  # Mixtral routes top-2
+    header = ("id,kind,hardware,chips,system,model,bytes,metric,value,source,date\n")
+    p = tmp_path / "micro.csv"
+    p.write_text(header
+                 + "A,memcopy,h100-sxm,1,,,,tbps,2.9,x,2025-01-01\n"
+                 + "B,alltoall,h100-sxm,8,hgx-8,,268435456,busbw_gbps,300,x,2025-01-01\n")
+    rows = {r["id"]: r for r in validate_file(p, catalog=cat).to_dict()["rows"]}
+    assert not rows["A"]["skipped"] and 2.0 < rows["A"]["predicted"] < 3.35  # below the 3.35 TB/s datasheet
+    assert not rows["B"]["skipped"]

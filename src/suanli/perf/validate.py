@@ -105,6 +105,29 @@ def _yes(row: dict, key: str) -> bool | None:
 
 
 # --------------------------------------------------------------------------- predictors
+#: Copies of each token an MoE dispatch benchmark sends, by engine, when the record names no model:
+#: DeepEP's published benchmarks all use DeepSeek-V3's routing (top-8 experts; its README).
+MOE_DISPATCH_FANOUT = {"deepep": 8}
+
+
+def alltoall_fanout(row: dict, catalog: Any) -> float:
+    """How many destinations each byte of ``bytes`` goes to in an all-to-all record.
+
+    A plain collective (nccl-tests ``alltoall_perf``, RCCL, HCCL) splits ``bytes``
+    among the ranks: fan-out 1. An MoE dispatch benchmark states the per-rank token
+    payload before fan-out, and each token goes to its top-k experts: the record's
+    model gives k; DeepEP's own benchmarks use DeepSeek-V3's top-8.
+
+    >>> alltoall_fanout({"engine": "nccl"}, None), alltoall_fanout({"engine": "deepep"}, None)
+    (1.0, 8.0)
+    """
+    if row.get("model"):
+        m = catalog.model(row["model"])
+        if m.top_k:
+            return float(m.top_k)
+    return float(MOE_DISPATCH_FANOUT.get((row.get("engine") or "").lower(), 1))
+
+
 def _micro(row: dict, catalog: Any, params: dict) -> float:
     from suanli.perf import comm
     from suanli.perf.hardware import HardwareSpec
@@ -126,13 +149,13 @@ def _micro(row: dict, catalog: Any, params: dict) -> float:
         if None in (m, n, k):
             raise Skip("gemm_m/n/k missing")
         return float(gemm_tflops(hw, m, n, k, dt))
-    nbytes = _f(row, "bytes")
-    if nbytes is None:
-        raise Skip("bytes missing")
-    if kind == "memcopy":
+    if kind == "memcopy":  # a streaming copy: the asymptotic rate, whatever the buffer size
         if metric != "tbps":
             raise Skip(f"metric {metric} not predicted for memcopy")
         return float(hw.mem_rate()) / 1e12 * hw.ranks_per_chip
+    nbytes = _f(row, "bytes")
+    if nbytes is None:
+        raise Skip("bytes missing")
     ranks = chips * hw.ranks_per_chip
     if kind == "allreduce":
         t = float(comm.allreduce_time(hw, nbytes, ranks))
@@ -142,11 +165,14 @@ def _micro(row: dict, catalog: Any, params: dict) -> float:
             return t * 1e6
     if kind == "alltoall":
         ep = _i(row, "ep") or ranks
-        fan = 8.0  # dev.csv all-to-all rows are DeepSeek-V3 top-8 dispatches
+        fan = alltoall_fanout(row, catalog)
         t = float(comm.alltoall_time(hw, nbytes * fan, ep))
         if metric == "latency_us":
             return t * 1e6
         if metric == "busbw_gbps":
+            if fan == 1.0:  # nccl-tests: bus bandwidth = algorithm bandwidth x (n - 1) / n
+                return nbytes / t * (ep - 1) / ep / 1e9
+            # MoE dispatch (DeepEP's definition): bytes crossing the bottleneck (RDMA) link per second
             d = min(ep, hw.domain_ranks)
             remote = nbytes * fan * (ep - d) / ep
             return remote / t / 1e9
