@@ -394,6 +394,20 @@ def parse_spec(text: str) -> ChipSpec:
     return spec_from_mapping(pairs, source="--spec")
 
 
+def _tpp_with_basis(rates: dict[int, float], rate_est: dict[int, str], basis: dict[str, str],
+                    estimates: dict[str, str]) -> float | None:
+    """TPP from dense rates by bit length, recording its basis and whether it rests on an estimate."""
+    tpp = tpp_from_rates(rates)
+    if tpp is not None:
+        best_bits = max(rates, key=lambda b: (b * rates[b], -b))
+        basis["tpp"] = f"{rates[best_bits]:g} dense TOPS x {best_bits} bits"
+        if best_bits in rate_est:
+            estimates["tpp"] = rate_est[best_bits]
+        else:
+            estimates.pop("tpp", None)
+    return tpp
+
+
 def spec_from_accelerator(
     acc: Any,
     params: ParametersFile,
@@ -426,12 +440,7 @@ def spec_from_accelerator(
                 rate_est[bits] = f"{fieldname} {fig.value:g} is an estimate"
             else:
                 rate_est.pop(bits, None)
-    tpp = tpp_from_rates(rates)
-    if tpp is not None:
-        best_bits = max(rates, key=lambda b: (b * rates[b], -b))
-        basis["tpp"] = f"{rates[best_bits]:g} dense TOPS x {best_bits} bits"
-        if best_bits in rate_est:
-            estimates["tpp"] = rate_est[best_bits]
+    tpp = _tpp_with_basis(rates, rate_est, basis, estimates)
 
     area_fig = acc.logic_die_area_mm2
     area = area_fig.value
@@ -479,14 +488,7 @@ def spec_from_accelerator(
                 raise SpecError(f"products.yaml {acc.id}: figure {key!r} is not a spec figure",
                                 hint="use fp4, fp8, fp16, int8, dram_bw, io, die_area or transistors")
             estimates[field] = f"{val:g} from {src}" + (f" (catalog: {old:g})" if old is not None else "")
-        tpp = tpp_from_rates(rates)
-        if tpp is not None:
-            best_bits = max(rates, key=lambda b: (b * rates[b], -b))
-            basis["tpp"] = f"{rates[best_bits]:g} dense TOPS x {best_bits} bits"
-            if best_bits in rate_est:
-                estimates["tpp"] = rate_est[best_bits]
-            else:
-                estimates.pop("tpp", None)
+        tpp = _tpp_with_basis(rates, rate_est, basis, estimates)
 
     if getattr(acc, "devices_per_package", 1) > 1:
         warnings.append(f"figures are per package of {acc.devices_per_package} devices; the rules classify each IC")
