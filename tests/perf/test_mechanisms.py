@@ -132,6 +132,42 @@ def test_mla_attention_uses_the_published_mla_efficiency():
     assert float(st_half.total - st.total) == pytest.approx(fl / (989.4e12 * 0.667), rel=1e-6)
 
 
+def test_mla_attention_scale_is_per_hardware_family(catalog):
+    """attn_scale.mla is looked up per family; a family without a fitted value takes the prior and warns."""
+    from suanli.perf.hardware import attn_scales, load_params
+    from suanli.perf.search import Request, prepare
+
+    p = load_params({"attn_scale": {"mla": 0.9, "by_family": {"mla": {"hopper": 0.5, "blackwell": 0.25}}}})
+    assert attn_scales(p, "hopper") == ({"mla": 0.5}, ())
+    assert attn_scales(p, "blackwell") == ({"mla": 0.25}, ())
+    assert attn_scales(p, "cdna3") == ({"mla": 0.9}, ("mla",))      # no fitted value: the prior
+    h = HardwareSpec.from_catalog(catalog, "h200-sxm", params=p)
+    b = HardwareSpec.from_catalog(catalog, "b200", params=p)
+    a = HardwareSpec.from_catalog(catalog, "mi300x", params=p)
+    assert (h.attn_scale["mla"], b.attn_scale["mla"], a.attn_scale["mla"]) == (0.5, 0.25, 0.9)
+    assert a.attn_scale_prior == ("mla",) and h.attn_scale_prior == ()
+    # the multiplier scales the MLA attention time only: a compute-bound decode step on the
+    # family with half the multiplier spends twice as long in the attention core
+    dt = Dtypes.of("fp8", kv="bf16")
+    kw = dict(decode_seqs=64, ctx=4096, serving=False, step_overhead=False)
+    fl = 2 * 64 * 4097 * 128 * (576 + 512) * 61
+    t1 = step_time(h200(mla_eff=0.667, attn_scale={"mla": 0.5}), DSV3, dt, **kw).total
+    t2 = step_time(h200(mla_eff=0.667, attn_scale={"mla": 0.25}), DSV3, dt, **kw).total
+    assert float(t2 - t1) == pytest.approx(fl / (989.4e12 * 0.667 * 0.5), rel=1e-6)
+    # an MLA model on a family on the prior carries an extrapolation warning; GQA models do not
+    base = dict(chips=8, weight_dtype="fp8", engine="sglang")
+    w_amd = prepare(catalog, Request(hardware="mi300x", model="deepseek-v3", **base), p).warnings
+    w_nv = prepare(catalog, Request(hardware="h200-sxm", model="deepseek-v3", **base), p).warnings
+    w_gqa = prepare(catalog, Request(hardware="mi300x", model="llama-3.1-70b", **base), p).warnings
+    assert any("MLA attention efficiency of the cdna3 family" in w for w in w_amd)
+    assert not any("MLA attention" in w for w in w_nv + w_gqa)
+    # shipped parameters: Hopper and Blackwell fitted, Ascend held at the prior in hardware.yaml
+    shipped = load_params()
+    assert attn_scales(shipped, "hopper")[1] == () and attn_scales(shipped, "blackwell")[1] == ()
+    assert attn_scales(shipped, "ascend") == ({"mla": 1.0}, ())
+    assert attn_scales(load_params(calibrated=False), "hopper") == ({"mla": 1.0}, ("mla",))
+
+
 def test_sglang_kv_cache_defaults_to_bf16(catalog):
     """A record with no kv_dtype on SGLang gets SGLang's default (auto = BF16); TRT-LLM keeps FP8."""
     from suanli.perf.search import Request, prepare

@@ -9,8 +9,12 @@ parameter                                 rows it is fitted on
 ``maturity.cuda``                         serve/prefill/decode rows on CUDA chips
 ``maturity.rocm``                         ... on ROCm chips (AMD)
 ``maturity.cann``                         ... on CANN chips (Huawei Ascend)
-``attn_scale``                            ... of MLA models (multiplier on the published
-                                          FlashMLA-class share ``mla_eff``)
+``attn_scale.mla.<family>``               ... of MLA models on that hardware family (hopper,
+                                          blackwell): multiplier on the published
+                                          FlashMLA-class share ``mla_eff``. Ascend is held
+                                          at 1.0 in hardware.yaml (all CANN rows are MLA
+                                          rows, so it cannot be told from ``maturity.cann``);
+                                          other families keep the prior ``attn_scale.mla``
 ``engines.<engine>.request_us``           ... of that engine (trt-llm, vllm, sglang):
                                           host work per request per decode step
 ========================================  ==========================================
@@ -53,7 +57,10 @@ FIT_PARAMS: tuple[FitParam, ...] = (
     FitParam("maturity.cuda", ("maturity", "cuda", "value"), 0.3, 1.2, 0.8, "CUDA serving rows"),
     FitParam("maturity.rocm", ("maturity", "rocm", "value"), 0.2, 1.2, 0.7, "ROCm serving rows"),
     FitParam("maturity.cann", ("maturity", "cann", "value"), 0.2, 1.2, 0.6, "CANN serving rows"),
-    FitParam("attn_scale.mla", ("attn_scale", "mla"), 0.2, 1.5, 1.0, "MLA-model serving rows"),
+    FitParam("attn_scale.mla.hopper", ("attn_scale", "by_family", "mla", "hopper"), 0.1, 1.5, 1.0,
+             "MLA-model serving rows on Hopper (H100/H200/H20)"),
+    FitParam("attn_scale.mla.blackwell", ("attn_scale", "by_family", "mla", "blackwell"), 0.1, 1.5, 1.0,
+             "MLA-model serving rows on Blackwell (B200/GB200/GB300)"),
     FitParam("engines.trt-llm.request_us", ("engines", "trt-llm", "request_us"), 0.0, 200.0, 5.0,
              "TensorRT-LLM serving rows"),
     FitParam("engines.vllm.request_us", ("engines", "vllm", "request_us"), 0.0, 200.0, 10.0, "vLLM serving rows"),

@@ -7,7 +7,8 @@ achieved rates are
 * matrix engine: ``peak(dtype) x matmul_eff x rows / (rows + m_half) x maturity``
 * attention core: ``peak(bf16) x attn_eff x maturity`` (FP8 peak with an FP8 KV cache);
   MLA attention (DeepSeek-V3, absorbed decode / FlashMLA-class kernels) uses the family's
-  published ``mla_eff`` instead of ``attn_eff``
+  published ``mla_eff`` instead of ``attn_eff``, times a multiplier ``attn_scale`` fitted per
+  hardware family (:func:`attn_scales`)
 * memory: ``bw x mem_eff x maturity``, plus ``kernel_us`` per kernel launched,
   so that the efficiency of a transfer of ``b`` bytes is ``b / (b + bw kernel_us)``
 
@@ -107,6 +108,36 @@ def _packaged_optional(name: str) -> dict:
         return {}
 
 
+def attn_scales(params: dict, family: str) -> tuple[dict[str, float], tuple[str, ...]]:
+    """Attention-core multipliers of a hardware family, per attention kind, and the kinds on the prior.
+
+    ``attn_scale.by_family.<kind>.<family>`` (fitted on that family's rows) where present, else the
+    prior ``attn_scale.<kind>``; the second value names the kinds that took the prior.
+
+    >>> attn_scales({"attn_scale": {"mla": 1.0, "by_family": {"mla": {"hopper": 0.9}}}}, "hopper")
+    ({'mla': 0.9}, ())
+    >>> attn_scales({"attn_scale": {"mla": 1.0, "by_family": {"mla": {"hopper": 0.9}}}}, "cdna3")
+    ({'mla': 1.0}, ('mla',))
+    """
+    a = params.get("attn_scale") or {}
+    by_fam = a.get("by_family") or {}
+    out: dict[str, float] = {}
+    prior: list[str] = []
+    for kind, v in a.items():
+        if kind in ("by_family", "from") or isinstance(v, (dict, list, str)):
+            continue
+        fv = (by_fam.get(kind) or {}).get(family)
+        if fv is None:
+            out[kind] = float(v)
+            prior.append(kind)
+        else:
+            out[kind] = float(fv)
+    for kind, fams in by_fam.items():
+        if kind not in out and (fams or {}).get(family) is not None:
+            out[kind] = float(fams[family])
+    return out, tuple(prior)
+
+
 def family_of(hardware: str, stack: str, params: dict) -> str:
     """Hardware family by id prefix, else by software stack, else ``default``.
 
@@ -155,6 +186,7 @@ class HardwareSpec:
     comm: dict = field(default_factory=dict)
     serving: dict = field(default_factory=dict)
     attn_scale: dict = field(default_factory=dict)   # per attention kind (mla: FlashMLA-class kernels)
+    attn_scale_prior: tuple[str, ...] = ()  # attention kinds whose multiplier is the prior (not fitted here)
     estimates: tuple[str, ...] = ()    # figures resting on estimates
     warnings: tuple[str, ...] = ()
 
@@ -233,6 +265,7 @@ class HardwareSpec:
 
         fam = family_of(acc.id, acc.stack, p)
         fd = p["families"][fam]
+        ascale, aprior = attn_scales(p, fam)
         if fam == "default":
             warnings.append(f"{acc.id}: no efficiency data for its family; generic estimates used")
         mat = p["maturity"].get(acc.stack, p["maturity"]["other"])
@@ -255,7 +288,7 @@ class HardwareSpec:
             request_us=float(req_us),
             system=sysrec.id, system_chips=sysrec.chips, domain_ranks=sysrec.scaleup_domain_chips * rpc,
             scaleup_gbps=su / rpc, topology=sysrec.scaleup_topology, scaleout_gbps=so / rpc,
-            comm=p["comm"], serving=p["serving"], attn_scale=dict(p.get("attn_scale", {})),
+            comm=p["comm"], serving=p["serving"], attn_scale=ascale, attn_scale_prior=aprior,
             estimates=tuple(dict.fromkeys(estimates)),
             warnings=tuple(warnings),
         )
@@ -267,6 +300,7 @@ class HardwareSpec:
         """A made-up chip with a family's efficiencies (for tests and what-if studies)."""
         p = params or load_params()
         fd = p["families"][family]
+        ascale, aprior = attn_scales(p, family)
         peaks = {"bf16": bf16_tflops, "fp16": bf16_tflops, "fp8": fp8_tflops, "int8": None, "fp4": None}
         base: dict[str, Any] = dict(
             hardware="synthetic", family=family, stack="cuda", vendor="synthetic", ranks_per_chip=1,
@@ -274,7 +308,7 @@ class HardwareSpec:
             matmul_m_half=float(fd["matmul_m_half"]), attn_eff=float(fd["attn_eff"]),
             mla_eff=float(fd["mla_eff"]) if fd.get("mla_eff") is not None else None,
             mem_eff=float(fd["mem_eff"]), kernel_us=float(fd["kernel_us"]), scaleup_gbps=scaleup_gbps,
-            comm=p["comm"], serving=p["serving"], attn_scale=dict(p.get("attn_scale", {})),
+            comm=p["comm"], serving=p["serving"], attn_scale=ascale, attn_scale_prior=aprior,
         )
         base.update(kw)
         return cls(**base)
@@ -328,7 +362,7 @@ class HardwareSpec:
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
-        for k in ("comm", "serving", "attn_scale"):
+        for k in ("comm", "serving", "attn_scale", "attn_scale_prior"):
             d.pop(k)
         return d
 

@@ -113,6 +113,11 @@ def prepare(catalog: Any, req: Request, params: dict | None = None) -> Context:
         kv = (p.get("engines", {}).get(req.engine) or {}).get("kv_default") or None
     dt = Dtypes.of(wd, req.act_dtype, kv)
     warnings = list(hw.warnings)
+    if shape.attention in hw.attn_scale_prior:
+        k = shape.attention
+        warnings.append(f"extrapolation: the {k.upper()} attention efficiency of the {hw.family} family is not "
+                        f"fitted on serving measurements; the prior attn_scale.{k} = "
+                        f"{hw.attn_scale.get(k, 1.0):g} (the published kernel share as is) is used")
     act, w = hw.compute_dtype(dt.act)
     if w:
         warnings.append(w)
