@@ -21,7 +21,10 @@ LINE_KEY = "__line__"
 T = TypeVar("T", bound=BaseModel)
 
 
-class _LineLoader(yaml.SafeLoader):
+_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when the wheel has it: ~5x faster
+
+
+class _LineLoader(_SafeBase):  # type: ignore[misc,valid-type]
     """A safe loader that records the 1-based line of every mapping."""
 
 

@@ -107,8 +107,9 @@ class YamlDoc:
 def read_yaml_text(text: str, file: str) -> YamlDoc:
     """Parse YAML text; syntax errors become :class:`DataError` with the line."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when available
+        node = yaml.compose(text, Loader=loader)
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise DataError(file, f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
