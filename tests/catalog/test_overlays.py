@@ -108,3 +108,35 @@ def test_missing_overlay_file():
 def test_overlay_needs_known_top_level(tmp_path):
     with pytest.raises(DataError):
         load_catalog([_write(tmp_path, "chips:\n  - id: a\n")])
+
+
+def test_overlay_figure_changes_flow_into_derived_metrics(tmp_path):
+    """Doubling H200's dense BF16 and its HBM bandwidth, and a 1,000 W TDP, by overlay: every derived
+    metric moves by the hand arithmetic, and the performance model sees the new figures."""
+    from suanli.catalog.derived import bw_per_tflop, flops_per_watt, perf_density, ridge_point
+    from suanli.perf.hardware import HardwareSpec
+
+    src = 'source: "test overlay", confidence: estimate'
+    p = _write(tmp_path, "accelerators:\n  - id: h200-sxm\n"
+                         f"    bf16_tflops: {{value: 1978.8, {src}}}\n"
+                         f"    mem_bw_tbps: {{value: 9.6, {src}}}\n"
+                         f"    tdp_w: {{value: 1000, {src}}}\n")
+    base, cat = load_catalog([]), load_catalog([p])
+    old, new = base.accelerator("h200-sxm"), cat.accelerator("h200-sxm")
+    assert (new.bf16_tflops.value, new.mem_bw_tbps.value, new.tdp_w.value) == (1978.8, 9.6, 1000)
+    assert new.fp8_tflops.value == old.fp8_tflops.value == pytest.approx(1978.9)   # untouched
+    # TPP: BF16 1978.8 x 16 = 31,660.8 now beats FP8 1978.9 x 8 = 15,831.2
+    t = tpp(new)
+    assert tpp(old).value == pytest.approx(15831.2) and t.value == pytest.approx(1978.8 * 16)
+    assert t.basis.startswith("bf16") and t.estimate                      # rests on the overlay's estimate
+    assert perf_density(new).value == pytest.approx(1978.8 * 16 / 814)
+    # ridge 1978.8 / 9.6 = 206.1 FLOP/byte: both doubled, the ridge is unchanged
+    assert ridge_point(new, "bf16").value == pytest.approx(1978.8 / 9.6) == ridge_point(old, "bf16").value
+    assert ridge_point(new, "fp8").value == pytest.approx(ridge_point(old, "fp8").value / 2)   # FP8 kept, BW x2
+    assert flops_per_watt(new, "bf16").value == pytest.approx(1978.8e3 / 1000)
+    assert bw_per_tflop(new, "bf16").value == pytest.approx(9600 / 1978.8)
+    # the performance model reads the overlay: twice the achieved HBM and BF16 matmul rates
+    h_old, h_new = HardwareSpec.from_catalog(base, "h200-sxm"), HardwareSpec.from_catalog(cat, "h200-sxm")
+    assert float(h_new.mem_rate()) == pytest.approx(2 * float(h_old.mem_rate()))
+    assert float(h_new.matmul_rate("bf16", 4096)) == pytest.approx(2 * float(h_old.matmul_rate("bf16", 4096)))
+    assert float(h_new.matmul_rate("fp8", 4096)) == pytest.approx(float(h_old.matmul_rate("fp8", 4096)))

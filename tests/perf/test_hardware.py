@@ -19,8 +19,14 @@ def test_families_and_maturity_are_data():
 def test_overrides_change_the_ecosystem_gap(catalog):
     base = HardwareSpec.from_catalog(catalog, "ascend-910c")
     more = HardwareSpec.from_catalog(catalog, "ascend-910c", params=load_params({"maturity": {"cann": {"value": 0.9}}}))
-    assert more.maturity == 0.9 and more.matmul_rate("int8", 4096, serving=True) > 0
-    assert base.maturity != 0.9
+    assert more.maturity == 0.9 and base.maturity != 0.9
+    # maturity scales every serving rate by new / old maturity, and leaves kernel-level rates alone
+    r = 0.9 / base.maturity
+    assert float(more.matmul_rate("int8", 4096, serving=True)) == pytest.approx(
+        r * float(base.matmul_rate("int8", 4096, serving=True)))
+    assert float(more.mem_rate(serving=True)) == pytest.approx(r * float(base.mem_rate(serving=True)))
+    assert float(more.matmul_rate("int8", 4096)) == pytest.approx(float(base.matmul_rate("int8", 4096)))
+    assert float(more.mem_rate()) == pytest.approx(float(base.mem_rate()))
 
 
 def test_ascend_910c_is_two_ranks_without_fp8(catalog):

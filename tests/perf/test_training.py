@@ -87,8 +87,10 @@ def test_dp_sync_crosses_nodes_when_the_group_spans_them(catalog):
     inside = T.evaluate_layouts(ctx, _one(tp=8, dp=8), "bf16")["dp_total_s"][0]   # stride 8: one rank per node
     ctx2 = _ctx(catalog, model="llama-3.1-8b", chips=8, gbs=64)
     node = T.evaluate_layouts(ctx2, _one(tp=1, dp=8), "bf16")["dp_total_s"][0]    # all in one NVLink node
-    # grads per rank: 8B/8 over IB vs 8B over NVLink (9x the bandwidth)
-    assert inside > node / 8 * 3
+    # The same ring (reduce-scatter + all-gather over 8 ranks) in both: grads per rank 8B/8 over the
+    # 50 GB/s NIC at 0.92 (MB-024, 46 GB/s) vs 8B over 450 GB/s NVLink at NVLS 1.065 (MB-008, 479 GB/s):
+    # inside / node = 479 / (8 x 46) = 1.30 (latencies are microseconds against tens of milliseconds)
+    assert inside / node == pytest.approx((450 * 1.065) / (8 * 50 * 0.92), rel=0.02)
 
 
 def test_fp8_is_faster_than_bf16_on_hopper_but_not_twice(catalog):
@@ -160,7 +162,10 @@ def test_search_405b_on_1024_chips_is_fast_and_keeps_tp_in_the_node(catalog):
     r = T.search_train("h100-sxm", "llama-3.1-405b", chips=1024, seq_len=8192, global_batch=2048, dtype="bf16",
                        catalog=catalog)
     elapsed = time.perf_counter() - t0
-    assert elapsed < 2.0
+    # The design target is < 2 s (about 0.03 s here: one vectorized evaluation); a wall-clock bound that
+    # tight flakes on a loaded CI machine, so this only catches an order-of-magnitude regression
+    # (e.g. a Python loop over the layouts).
+    assert elapsed < 20.0
     assert r.candidates > 1000 and r.feasible > 100
     assert r.layout.tp <= 8 and r.memory.fits
     assert 0.3 < r.mfu < 0.6
@@ -293,7 +298,14 @@ def test_cli_predict_train_json(cli):
               "--seq-len", "8192", "--global-batch", "64", "--dtype", "fp8", "--json")
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout)
-    assert d["layout"]["dtype"] == "fp8" and d["tps_per_chip"] > 0 and "time_split" in d
+    assert d["layout"]["dtype"] == "fp8" and "time_split" in d
+    # tokens per step / step time / chips: 64 x 8192 tokens on 64 chips
+    assert d["tps_per_chip"] == pytest.approx(64 * 8192 / d["step_time_s"] / 64, rel=1e-6)
+    # the CLI reports what the API predicts for the same inputs
+    api = T.predict_train("h100-sxm", "llama-3.1-8b", chips=64, seq_len=8192, global_batch=64, dtype="fp8")
+    assert d["step_time_s"] == pytest.approx(api.step_time_s, rel=1e-9)
+    # 8B model: at most 6 x 8e9 x 1.2 FLOPs per token against an FP8 peak of 1979 TFLOPS
+    assert d["tps_per_chip"] < 1979e12 / (6 * 8e9)
 
 
 def test_cli_predict_train_table_and_fixed_degrees(cli):
@@ -309,6 +321,12 @@ def test_cli_plan_train(cli):
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout)
     assert d["days"] > 0 and d["chip_hours"] > 0 and d["energy_mwh"] > 0
+    # the plan is the throughput converted: 1e12 tokens / (tps per chip x 64 chips) seconds
+    tps = d["prediction"]["tps_per_chip"]
+    seconds = 1e12 / (tps * 64)
+    assert d["days"] == pytest.approx(seconds / 86400, rel=1e-6)
+    assert d["chip_hours"] == pytest.approx(seconds / 3600 * 64, rel=1e-6)
+    assert d["energy_mwh"] == pytest.approx(d["chip_hours"] * d["power_w_per_chip"] / 1e6, rel=1e-6)
 
 
 def test_cli_errors_exit_2_with_reason(cli):

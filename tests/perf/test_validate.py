@@ -79,7 +79,16 @@ def test_cli_predict_serve_json():
                                       "llama-3.1-70b", "--tpot-slo-ms", "50", "--json"])
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout)
-    assert d["metrics"]["output_tps_per_chip"] > 0 and d["config"]["tp"] >= 1
+    assert d["config"]["tp"] >= 1
+    # the CLI prints what the API predicts for the same request (an SLO switches the CLI to the
+    # server scenario, where the SLO binds the p99), and the TPOT SLO holds
+    from suanli.catalog import get_catalog
+    from suanli.perf.search import Request, predict_serve
+
+    api = predict_serve(get_catalog(), Request("h200-sxm", "llama-3.1-70b", chips=8, tpot_slo_ms=50,
+                                               scenario="server"))
+    assert d["metrics"]["output_tps_per_chip"] == pytest.approx(api.metrics["output_tps_per_chip"], rel=1e-9)
+    assert 0 < d["metrics"]["tpot_ms"] <= d["metrics"]["tpot_p99_ms"] <= 50 + 1e-6
 
 
 def test_cli_unknown_hardware_exits_2():

@@ -10,8 +10,6 @@ from suanli.policy import classify
 from suanli.policy.scenarios import list_scenarios, resolve_scenarios
 from suanli.policy.schema import SpecError, UnknownChoiceError
 
-from pathlib import Path
-
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "scenarios"
 
 
