@@ -80,11 +80,6 @@ def test_training_more_interconnect_never_slower_for_any_layout(case, what, f):
     assert np.all(ev1["step_time_s"] <= ev0["step_time_s"] * (1 + 1e-9))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (perf/training.py evaluate_layouts): several communications are hidden behind the same compute "
-    "window with overlap shares summing above 1 (ep_dualpipe 0.95 + dp 0.9 under ZeRO-3; cp 0.9 + dp 0.9), "
-    "so faster compute exposes more communication than it saves: a fixed layout gets slower with more "
-    "FLOPS (up to +51%) or memory bandwidth (up to +15%)."))
 def test_training_fixed_layout_never_slower_with_more_flops():
     """Minimal reproduction: MI300X, Qwen3-30B-A3B, 16 chips, TP1 PP2 DP8 EP2 DualPipe mbs2 ZeRO-3, FP8.
 

@@ -546,7 +546,11 @@ def evaluate_layouts(ctx: _Ctx, lay: dict[str, np.ndarray], dtype: str) -> dict[
         kvw = 2 * np.maximum(m.kv_heads / tp, 1.0) * m.head_dim
     kv_buf = tok * cp * kvw * 2.0
     t_cp = np.where(cp > 1, _by_stride(comm.allgather_time, spec, tp, kv_buf, cp), 0.0) * (3.0 + phi) * L_stage
-    e_cp = comm.exposed(t_cp, t_att * (3.5 + phi), _val(ov["cp"]))
+    # Overlapped communications share one compute window: each hides in what the previous
+    # ones left of it (hiding each behind the whole compute time would let a faster chip
+    # expose more communication, i.e. run slower).
+    window = t_comp
+    e_cp, window = _hide(t_cp, np.minimum(t_att * (3.5 + phi), window), _val(ov["cp"]), window)
     if m.is_moe:
         disp_b = 1.0 if cd in ("fp8", "fp4") else 2.0
         L_moe = m.moe_layers * extra_layers / pp
@@ -555,7 +559,7 @@ def evaluate_layouts(ctx: _Ctx, lay: dict[str, np.ndarray], dtype: str) -> dict[
         a2a_b = 2 * _by_stride(comm.alltoall_time, spec, tp, tok * m.top_k * h * 2.0, ep)
         t_ep = np.where(ep > 1, (a2a_f * (1 + phi) + a2a_b) * L_moe, 0.0)
         ov_ep = np.where(dual, _val(ov["ep_dualpipe"]), _val(ov["ep"]))
-        e_ep = comm.exposed(t_ep, t_comp, ov_ep)
+        e_ep, window = _hide(t_ep, window, ov_ep, window)
     else:
         t_ep = e_ep = np.zeros_like(tp)
     cross_pp = tp * cp * dp >= spec.domain_ranks
@@ -576,10 +580,13 @@ def evaluate_layouts(ctx: _Ctx, lay: dict[str, np.ndarray], dtype: str) -> dict[
     ag = _by_stride(comm.allgather_time, spec, tp, g_dense * 2.0, n_dense) \
         + _by_stride(comm.allgather_time, spec, tp * epg, g_exp * 2.0, n_exp)
     ov_dp = _val(ov["dp"])
-    window = t_comp + t_bubble                     # last backward + pipeline drain; first forward + fill
-    e_dp_01 = comm.exposed(rs + ag, window, ov_dp)
-    e_dp_2 = micro * comm.exposed(rs, t_b, ov_dp) + comm.exposed(ag, t_f, ov_dp)
-    e_dp_3 = micro * comm.exposed(2 * ag + rs, t_comp, ov_dp)
+    # ZeRO-0/1: once per step, behind the last backward (what CP/EP left of it) and the pipeline
+    # drain; ZeRO-2/3: per micro-batch, behind what CP/EP left of that micro-batch's compute.
+    left_b = window * t_b / np.maximum(t_comp, 1e-30)
+    left_f = window * t_f / np.maximum(t_comp, 1e-30)
+    e_dp_01 = comm.exposed(rs + ag, window + t_bubble, ov_dp)
+    e_dp_2 = micro * comm.exposed(rs, left_b, ov_dp) + comm.exposed(ag, left_f, ov_dp)
+    e_dp_3 = micro * comm.exposed(2 * ag + rs, window, ov_dp)
     e_dp = np.where(zero <= 1, e_dp_01, np.where(zero == 2, e_dp_2, e_dp_3))
     dp_total = np.where(zero <= 1, rs + ag, np.where(zero == 2, micro * rs + ag, micro * (2 * ag + rs)))
 
@@ -599,6 +606,19 @@ def evaluate_layouts(ctx: _Ctx, lay: dict[str, np.ndarray], dtype: str) -> dict[
         "weights_b": weights, "grads_b": grads, "optim_b": optim, "acts_b": acts, "total_b": total,
         "usable_b": full(usable), "reserve_b": full(reserve), "cap_b": full(cap), "fits": fits,
     }
+
+
+def _hide(t_comm: Any, room: Any, overlap: Any, window: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Exposed part of ``t_comm`` when a share ``overlap`` of it hides in ``room`` (<= ``window``).
+
+    Returns (exposed, what is left of ``window``): ``hidden = overlap x min(t_comm, room)``.
+
+    >>> e, left = _hide(np.array(4.0), np.array(10.0), 0.9, np.array(10.0))
+    >>> round(float(e), 6), round(float(left), 6)
+    (0.4, 6.4)
+    """
+    hidden = _a(overlap) * np.minimum(_a(t_comm), _a(room))
+    return _a(t_comm) - hidden, _a(window) - hidden
 
 
 # ----------------------------------------------------------------------------- layout enumeration
