@@ -650,5 +650,5 @@ def render_markdown(report: ValidationReport, *, oof_ape: dict[str, float | None
     L.append("")
     if train:
         n_sk = sum(r.skipped for r in train)
-        L += [f"Training rows: {len(train)} ({n_sk} skipped; the training model is issue 5).", ""]
+        L += [f"Training rows: {len(train)} ({n_sk} skipped; method and per-row table in docs/training.md).", ""]
     return "\n".join(L)
