@@ -1,7 +1,6 @@
 """Serving mechanisms added for accuracy: each checked against hand arithmetic."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from suanli.perf.hardware import HardwareSpec

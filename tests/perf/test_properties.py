@@ -14,7 +14,6 @@ import dataclasses
 from functools import lru_cache
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

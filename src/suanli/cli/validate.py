@@ -10,7 +10,7 @@ from typing import Any, Optional
 import typer
 
 from suanli.cli.common import (
-    CATALOG_OPTION, JSON_OPTION, check_choice, check_positive, check_system, console, err_console, fmt, guarded,
+    CATALOG_OPTION, JSON_OPTION, check_choice, check_positive, console, err_console, fmt, guarded,
     print_json, table,
 )
 from suanli.errors import SuanliError

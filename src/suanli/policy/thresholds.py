@@ -168,11 +168,11 @@ def thresholds(
         desc, ok = TARGETS[tname]
         tpp_bounds = []
         for label, pd_val in pd_bands:
-            op, lim = _sup(lambda x: ok(run(tpp=x, pd=pd_val)), cuts["tpp"])
+            op, lim = _sup(lambda x, ok=ok, pd_val=pd_val: ok(run(tpp=x, pd=pd_val)), cuts["tpp"])
             tpp_bounds.append((op, lim))
             design.append(_bound(tname, desc, "tpp", {"pd": label}, op, lim, lines))
             if hi_bw:
-                op_h, lim_h = _sup(lambda x: ok(run(tpp=x, pd=pd_val, **hi_bw)), cuts["tpp"])
+                op_h, lim_h = _sup(lambda x, ok=ok, pd_val=pd_val: ok(run(tpp=x, pd=pd_val, **hi_bw)), cuts["tpp"])
                 if (op_h, lim_h) != (op, lim) and op_h != "none":
                     design.append(_bound(tname, desc, "tpp", {"pd": label, "bandwidth": hi_label}, op_h, lim_h,
                                          lines))
@@ -189,7 +189,7 @@ def thresholds(
             for glabel, tval in tpp_levels:
                 if not ok(run(tpp=tval, pd=low_pd)):
                     continue
-                op, lim = _sup(lambda x, p=pname, t=tval: ok(run(tpp=t, pd=low_pd, **{p: x})),
+                op, lim = _sup(lambda x, p=pname, t=tval, ok=ok, low_pd=low_pd: ok(run(tpp=t, pd=low_pd, **{p: x})),
                                sorted(set(cuts[pname]) | set(cuts["dram_plus_io_gbps"])))
                 design.append(_bound(tname, desc, pname, {"tpp": glabel}, op, lim, lines))
     return Thresholds(destination=code, date=d, buyer=buyer, scenarios=list(rs.applied), lines=lines,
