@@ -116,3 +116,23 @@ def test_disagg_serve_never_uses_more_chips_than_given(catalog):
 def test_request_refuses_impossible_settings(bad):
     with pytest.raises(SuanliError):
         Request(hardware="h200-sxm", model="llama-3.1-8b", **bad)
+
+
+def test_server_at_a_given_arrival_rate(catalog):
+    """The load is given: throughput is the load (lambda x osl / chips); latency grows with it."""
+    def at(rate):
+        return predict_serve(catalog, Request("h200-sxm", "llama-3.1-70b", chips=8, isl=1024, osl=256,
+                                              scenario="server", ttft_slo_ms=2000, arrival_rate=rate))
+
+    lo, hi = at(2.0), at(10.0)
+    assert lo.metrics["output_tps_per_chip"] == pytest.approx(2.0 * 256 / 8)   # 64 tok/s per chip
+    assert hi.metrics["output_tps_per_chip"] == pytest.approx(10.0 * 256 / 8)
+    assert lo.metrics["tpot_p99_ms"] <= hi.metrics["tpot_p99_ms"]
+    for p in (lo, hi):
+        assert p.metrics["ttft_p99_ms"] <= 2000
+        # the chosen operating point keeps up with its share of the arrivals
+        assert p.metrics["requests_per_s_per_instance"] * p.config["instances"] == pytest.approx(p.config["arrival_rate"])
+    with pytest.raises(SuanliError, match="serves"):
+        at(1e6)
+    with pytest.raises(SuanliError):
+        Request("h200-sxm", "llama-3.1-70b", arrival_rate=5.0)   # offline scenario has no arrival rate

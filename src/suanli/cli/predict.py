@@ -59,7 +59,7 @@ def _request(cat: Any, params: Any, **kw: Any) -> Any:
     from suanli.perf.search import Request
 
     check_positive(**{k: kw.get(k) for k in ("chips", "isl", "osl", "ttft_slo_ms", "tpot_slo_ms", "concurrency",
-                                            "batch_per_chip", "tp", "pp", "ep", "dp")})
+                                            "batch_per_chip", "tp", "pp", "ep", "dp", "arrival_rate")})
     cat.model(kw["model"])           # unknown ids first, with their "did you mean"
     check_system(cat, kw["hardware"], kw.get("system"))
     if kw.get("engine"):
@@ -83,6 +83,10 @@ def _show(pred: Any, title: str) -> None:
         ("TPOT ms", m["tpot_ms"]),
         ("tokens/s per user", m["tps_per_user"]),
     ]
+    if "ttft_p99_ms" in m:  # server scenario: the SLOs hold at p99 under Poisson arrivals
+        rows += [("TTFT p99 ms", m["ttft_p99_ms"]), ("TPOT p99 ms", m["tpot_p99_ms"]),
+                 ("requests/s per instance", m.get("requests_per_s_per_instance")),
+                 ("load (share of the instance's max)", c.get("server_utilization"))]
     eb = pred.error_band
     if eb and eb.mape is not None:
         rows.append(("error band (validation MAPE)", f"±{100 * eb.mape:.0f}% ({eb.group}, n={eb.n})"))
@@ -116,6 +120,8 @@ def serve(
     concurrency: Optional[float] = typer.Option(None, "--concurrency", help="Requests in flight across all chips."),
     disagg: bool = typer.Option(False, "--disagg", help="Prefill/decode disaggregation at the best P:D ratio."),
     scenario: str = typer.Option("offline", "--scenario", help="offline (max throughput) or server (arrivals; SLOs at p99)."),
+    arrival_rate: Optional[float] = typer.Option(
+        None, "--arrival-rate", help="Requests/s arriving across all chips (Poisson): p99 latencies at this load."),
     system: Optional[str] = SYSTEM, engine: Optional[str] = ENGINE, tp: Optional[int] = TP, pp: Optional[int] = PP,
     ep: Optional[int] = EP, dp: Optional[int] = DP, spec_decode: Optional[str] = SPEC,
     perf_params: Optional[Path] = PARAMS, catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION,
@@ -123,22 +129,25 @@ def serve(
     """Best serving configuration: tokens/s per chip, TTFT, TPOT, memory, bottlenecks, error band.
 
     Settings you leave out (tp, pp, ep, dp, batch) are searched; giving an SLO
-    switches to the server scenario (SLOs at p99).
+    switches to the server scenario (SLOs at p99). With --arrival-rate the load
+    is given: the configuration with the lowest p99 TPOT that keeps up is shown.
 
     Examples:
       suanli predict serve --hardware h200-sxm --chips 16 --model deepseek-v3 --ttft-slo-ms 2000 --tpot-slo-ms 50
+      suanli predict serve -H h200-sxm -n 8 -m llama-3.1-70b --arrival-rate 20 --ttft-slo-ms 2000
       suanli predict serve -H ascend-910c -n 16 -m deepseek-v3 --weight-dtype int8 --disagg --json
     """
     from suanli.perf.search import predict_serve
 
     check_choice("--scenario", scenario, ("offline", "server"))
-    if (ttft_slo_ms is not None or tpot_slo_ms is not None) and scenario == "offline":
+    if (ttft_slo_ms is not None or tpot_slo_ms is not None or arrival_rate is not None) and scenario == "offline":
         scenario = "server"
     cat, params = _catalog(catalog), _params(perf_params)
     req = _request(cat, params, hardware=hardware, model=model, chips=chips, isl=isl, osl=osl, weight_dtype=weight_dtype,
                    act_dtype=act_dtype, kv_dtype=kv_dtype, ttft_slo_ms=ttft_slo_ms, tpot_slo_ms=tpot_slo_ms,
                    concurrency=concurrency, disagg=disagg, scenario=scenario, system=system, engine=engine,
-                   tp=tp, pp=pp, ep=ep, dp=dp, spec_decode=spec_decode, attn_dp=True if dp else None)
+                   tp=tp, pp=pp, ep=ep, dp=dp, spec_decode=spec_decode, attn_dp=True if dp else None,
+                   arrival_rate=arrival_rate)
     pred = predict_serve(cat, req, params=params)
     if json_out:
         print_json(pred.to_dict())

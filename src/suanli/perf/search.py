@@ -57,6 +57,7 @@ class Request:
     disagg: bool = False
     spec_decode: str | None = None
     accept_p: float | None = None
+    arrival_rate: float | None = None   # requests/s across all chips (server scenario at this load)
     tp: int | None = None
     pp: int | None = None
     ep: int | None = None
@@ -66,7 +67,7 @@ class Request:
     def __post_init__(self) -> None:
         """Refuse settings no deployment can have, whichever interface built the request."""
         for name in ("chips", "isl", "osl", "ttft_slo_ms", "tpot_slo_ms", "concurrency", "batch_per_chip",
-                     "tp", "pp", "ep", "dp"):
+                     "tp", "pp", "ep", "dp", "arrival_rate"):
             v = getattr(self, name)
             if v is None:
                 continue
@@ -80,6 +81,12 @@ class Request:
                 raise SuanliError(f"{name} must be a whole number of ranks (got {v!r})")
         if self.scenario not in ("offline", "server", "fixed"):
             raise SuanliError(f"unknown scenario {self.scenario!r}", hint="one of offline, server, fixed")
+        if self.arrival_rate is not None and self.scenario != "server":
+            raise SuanliError("an arrival rate describes the server scenario",
+                              hint="use scenario='server' (CLI: --scenario server) with --arrival-rate")
+        if self.arrival_rate is not None and (self.concurrency or self.batch_per_chip):
+            raise SuanliError("give either an arrival rate or a fixed concurrency/batch, not both",
+                              hint="at a given arrival rate the batch in flight follows from the load")
         if self.accept_p is not None and not (0.0 <= self.accept_p <= 1.0):
             raise SuanliError(f"accept_p must be in [0, 1] (got {self.accept_p!r})")
 
@@ -330,11 +337,34 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
         slots = np.maximum(bmax[:, None], 1.0) if fixed is None else grid
         ev.server = server_tails(ev, req.osl, slots=slots, prompt_cv=float(sv.get("prompt_cv", 1.0)))
         tpot, ttft = ev.server.tpot_p99_s, ev.server.ttft_p99_s
+        if req.arrival_rate:
+            ok &= at_load(np.broadcast_to(ev.server.rate, shape), req.arrival_rate / np.floor(ranks / R))
     if req.tpot_slo_ms and mode != "prefill":
         ok &= tpot * 1e3 <= req.tpot_slo_ms
     if req.ttft_slo_ms and not (req.scenario == "server" and mode == "decode"):
         ok &= ttft * 1e3 <= req.ttft_slo_ms
     return ev, ok, int(np.size(grid))
+
+
+def at_load(rate: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    """Mask of the operating point each configuration (row) runs at under ``demand`` requests/s.
+
+    Rows are configurations, columns batch sizes (in any order) whose steady state serves
+    ``rate`` requests/s. A configuration serving ``demand`` runs at the point with the
+    smallest rate that still covers it -- the smallest batch that keeps up (its latencies
+    there are those of arrivals at that rate: slightly conservative); a configuration whose
+    largest batch cannot keep up has no point.
+
+    >>> at_load(np.array([[4.0, 2.0, 1.0], [1.0, 1.5, 1.8]]), np.array([1.5, 2.0])).tolist()
+    [[False, True, False], [False, False, False]]
+    """
+    rate = np.asarray(rate, dtype=float)
+    cover = rate >= np.asarray(demand, dtype=float).reshape(-1, 1)
+    pick = np.argmin(np.where(cover, rate, np.inf), axis=1)
+    mask = np.zeros(rate.shape, dtype=bool)
+    rows = np.flatnonzero(cover.any(axis=1))
+    mask[rows, pick[rows]] = True
+    return mask
 
 
 def _server_metrics(pred: Prediction, ev: Evaluation, i: int) -> None:
@@ -370,17 +400,35 @@ def predict_serve(catalog: Any, req: Request, *, params: dict | None = None) -> 
     ctx = prepare(catalog, req, params)
     if not req.disagg:
         ev, ok, n = _run(ctx, req, "mixed")
-        i = _select(ev, ok, ev.out_tps_per_chip)
+        # at a given load the throughput is the load: pick the configuration users wait least on
+        score = -np.asarray(ev.server.tpot_p99_s) if req.arrival_rate else ev.out_tps_per_chip
+        i = _select(ev, ok, score)
         if i is None:
             if not np.asarray(ev.fits).any():
                 raise _required_memory_error(ctx, int(req.chips * ctx.hw.ranks_per_chip))
+            if req.arrival_rate:
+                raise SuanliError(f"no configuration of {req.chips} chips serves {req.arrival_rate:g} requests/s"
+                                  " within the SLOs given",
+                                  hint="lower --arrival-rate, add chips, or relax the SLOs")
             raise SuanliError("no configuration meets the SLOs given",
                               hint="relax --ttft-slo-ms / --tpot-slo-ms, add chips or lower precision")
         pred = _phase_pred(ctx, req, ev, i, "serve", req.chips, n, t0, "output_tps_per_chip")
         if ev.server is not None:
             _server_metrics(pred, ev, i)
+        if req.arrival_rate:
+            inst = pred.config["instances"]
+            out = req.arrival_rate * req.osl / req.chips
+            pred.metrics.update(output_tps_per_chip=out, input_tps_per_chip=out * req.isl / req.osl,
+                                total_tps_per_chip=out * (1 + req.isl / req.osl),
+                                requests_per_s_per_instance=req.arrival_rate / inst)
+            pred.config.update(arrival_rate=req.arrival_rate)
+            if pred.error_band:
+                _with_band(pred, pred.error_band, "output_tps_per_chip")
         return pred
     # disaggregated: prefill instances (TTFT) and decode instances (TPOT) on separate chips
+    if req.arrival_rate:
+        raise SuanliError("a given arrival rate is modelled for aggregated serving only",
+                          hint="drop --disagg, or drop --arrival-rate to get the best sustainable load")
     preq = replace(req, tpot_slo_ms=None, concurrency=None, batch_per_chip=None)
     pev, pok, pn = _run(ctx, preq, "prefill", tokens_grid=True)
     dreq = replace(req, ttft_slo_ms=None)
