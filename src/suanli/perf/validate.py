@@ -38,20 +38,36 @@ def read_records(path: str | Path) -> list[dict[str, str]]:
     """Rows of a measurement CSV as dicts of strings (empty cells = '')."""
     p = Path(path)
     try:
-        with p.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
+        text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise DataError(str(p), f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise DataError(str(p), "not UTF-8 text", hint="save the CSV as UTF-8") from None
+    return records_from_text(text, str(p))
+
+
+def records_from_text(text: str, source: str = "<records>") -> list[dict[str, str]]:
+    """Rows of measurement CSV text (an upload, a file's contents) as dicts of strings, checked.
+
+    >>> records_from_text("id,kind\\nx,serve\\n", "up.csv")
+    Traceback (most recent call last):
+    ...
+    suanli.errors.DataError: up.csv: missing required column(s): hardware, chips, metric, value
+      hint: see validation/SCHEMA.md for the record format
+    """
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
     if not rows:
-        raise DataError(str(p), "no records")
+        raise DataError(source, "no records")
     missing = [c for c in REQUIRED if c not in rows[0]]
     if missing:
-        raise DataError(str(p), f"missing required column(s): {', '.join(missing)}",
+        raise DataError(source, f"missing required column(s): {', '.join(missing)}",
                         hint="see validation/SCHEMA.md for the record format")
     ids = set()
     for n, r in enumerate(rows, start=2):
         if r["id"] in ids:
-            raise DataError(str(p), f"duplicate id {r['id']!r}", line=n)
+            raise DataError(source, f"duplicate id {r['id']!r}", line=n)
         ids.add(r["id"])
     return rows
 
