@@ -22,6 +22,12 @@ br104 br106-family enflame-t10 enflame-t20 enflame-i20 enflame-s60 enflame-l600 
 iluvatar-mr-v100 jm9271 thead-ppu thead-zhenwu-m890 hanguang-800 zixiao""".split()
 
 
+ADDITIONS = REF.parent / "accelerators-additions.csv"
+ADDED_SOURCES = ({r["source"] for r in csv.DictReader(open(ADDITIONS, newline="", encoding="utf-8"))}
+                 if ADDITIONS.exists() else set())
+PEAKS = [f"{d}_tops" if d == "int8" else f"{d}_tflops" for d in DTYPE_BITS]
+
+
 def test_every_reference_id_is_in_the_catalog(catalog):
     assert len(REFERENCE_IDS) == 70
     assert set(REFERENCE_IDS) <= set(catalog.accelerator_ids())
@@ -38,8 +44,9 @@ def test_catalog_matches_reference_csv_cell_by_cell(catalog):
             for col, field in cols.items():
                 cell = row[col].strip()
                 fig = getattr(acc, field)
-                if not cell:
-                    assert fig.value is None, (row["id"], field)
+                if not cell:  # blank stays blank, unless a per-figure addition with its own source fills it
+                    assert fig.value is None or (fig.source in ADDED_SOURCES and not fig.source_inherited), \
+                        (row["id"], field)
                 elif cell.replace(".", "", 1).isdigit():
                     assert fig.value == pytest.approx(float(cell)), (row["id"], field)
 
@@ -94,6 +101,9 @@ def test_tpp_by_hand():
 def test_tpp_agrees_with_reference_table(catalog):
     with open(REF, newline="") as fh:
         for row in csv.DictReader(fh):
+            acc = catalog.accelerator(row["id"])
+            if any(getattr(acc, f).source in ADDED_SOURCES for f in PEAKS):
+                continue  # a newer per-figure addition supplies a peak the reference's TPP did not use
             if row["tpp"].strip():
                 assert tpp(catalog.accelerator(row["id"])).value == pytest.approx(float(row["tpp"]), abs=1.5), row["id"]
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from suanli.errors import DataError
 
 LINE_KEY = "__line__"
+FIELD_LINES_KEY = "__field_lines__"  # line of each key of a mapping
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -31,6 +32,7 @@ class _LineLoader(_SafeBase):  # type: ignore[misc,valid-type]
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
     mapping = loader.construct_mapping(node, deep=True)
     mapping[LINE_KEY] = node.start_mark.line + 1
+    mapping[FIELD_LINES_KEY] = {k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
     return mapping
 
 
@@ -40,21 +42,44 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 def strip_lines(obj: Any) -> Any:
     """Remove the line markers the loader adds (recursively)."""
     if isinstance(obj, dict):
-        return {k: strip_lines(v) for k, v in obj.items() if k != LINE_KEY}
+        return {k: strip_lines(v) for k, v in obj.items() if k not in (LINE_KEY, FIELD_LINES_KEY)}
     if isinstance(obj, list):
         return [strip_lines(v) for v in obj]
     return obj
 
 
-def read_yaml(path: str | Path, text: str | None = None) -> Any:
-    """Parse a YAML file, keeping line numbers; syntax errors become DataError."""
+def read_text(path: str | Path, *, hint: str | None = None) -> str:
+    """The text of a user's file (UTF-8, a byte-order mark allowed); every failure is a :class:`DataError`.
+
+    The one reader for files users hand to suanli (overlays, scenarios,
+    parameters, measurement CSVs): a missing file, a folder, an unreadable
+    file or bytes that are not UTF-8 give one line naming the file (and the
+    line of the first bad byte), never a traceback.
+    """
     path = str(path)
     try:
-        if text is None:
-            text = Path(path).read_text(encoding="utf-8")
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        data = Path(path).read_bytes()
     except FileNotFoundError:
-        raise DataError(path, "file not found", hint="check the path given to --catalog or SUANLI_CATALOG") from None
+        raise DataError(path, "file not found", hint=hint or "check the path") from None
+    except IsADirectoryError:
+        raise DataError(path, "is a folder, not a file", hint=hint or "give the path of a file") from None
+    except OSError as exc:
+        raise DataError(path, f"cannot read: {exc.strerror or exc}", hint=hint or "check the path") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(path, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})", line=line,
+                        hint="save the file as UTF-8 (a binary or a file in another encoding cannot be read)") from None
+
+
+def read_yaml(path: str | Path, text: str | None = None) -> Any:
+    """Parse a YAML file, keeping line numbers; unreadable files and syntax errors become DataError."""
+    path = str(path)
+    if text is None:
+        text = read_text(path, hint="check the path given to --catalog or SUANLI_CATALOG")
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -105,6 +130,7 @@ def _field_line(item: dict, loc: tuple) -> int | None:
     line = None
     for part in loc:
         if isinstance(node, dict) and part in node:
+            line = (node.get(FIELD_LINES_KEY) or {}).get(part, line)
             node = node[part]
             if isinstance(node, dict) and LINE_KEY in node:
                 line = node[LINE_KEY]

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from suanli.catalog.load import LINE_KEY, packaged_text, read_yaml, strip_lines, validate_records
+from suanli.catalog.load import FIELD_LINES_KEY, LINE_KEY, packaged_text, read_yaml, strip_lines, validate_records
 from suanli.catalog.models import ModelArch, load_model_config, load_packaged_models
 from suanli.catalog.schema import Accelerator, Figure, System
 from suanli.errors import DataError, UnknownIdError
@@ -137,13 +137,15 @@ def _packaged_raw(name: str, kind: str) -> tuple[str, list]:
 def _merge(base: dict, upd: dict) -> dict:
     out = dict(base)
     for k, v in upd.items():
-        if k == LINE_KEY:
+        if k in (LINE_KEY, FIELD_LINES_KEY):
             continue
         if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = {**out[k], **strip_lines(v)}
+            out[k] = {**strip_lines(out[k]), **v}
         else:
             out[k] = v
     out[LINE_KEY] = upd.get(LINE_KEY)
+    # lines point into the overlay: a field the overlay does not name has no line there
+    out[FIELD_LINES_KEY] = dict(upd.get(FIELD_LINES_KEY) or {})
     return out
 
 
@@ -182,7 +184,7 @@ def load_catalog(overlays: Sequence[str | Path] = ()) -> Catalog:
         if not isinstance(doc, dict) or not any(k in doc for k in OVERLAY_KINDS):
             raise DataError(path, f"an overlay needs at least one of {', '.join(OVERLAY_KINDS)} as a top-level list",
                             hint="see examples/overlay-made-up-chip.yaml")
-        unknown = [k for k in doc if k not in OVERLAY_KINDS and k != LINE_KEY]
+        unknown = [k for k in doc if k not in OVERLAY_KINDS and k not in (LINE_KEY, FIELD_LINES_KEY)]
         if unknown:
             raise DataError(path, f"unknown top-level key {unknown[0]!r}", hint=f"use {', '.join(OVERLAY_KINDS)}")
         for kind in ("accelerators", "systems"):

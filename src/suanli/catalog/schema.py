@@ -9,6 +9,7 @@ figures in fields whose names carry the unit (``mem_bw_tbps``, ``tdp_w``).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Literal
 
@@ -39,13 +40,30 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9._\-]*$"
 _DATE_TEXT = re.compile(r"^(\d{4})(?:-(\d{2}|Q[1-4]|H[12]))?(?:-(\d{2}))?")
 
 
+def _finite_positive(v: float | None) -> float | None:
+    """A catalog quantity is a finite number > 0 (unknown is ``None``, never 0, NaN or infinity)."""
+    if v is None:
+        return v
+    if not math.isfinite(v):
+        raise ValueError(f"must be a finite number (got {v}); leave the figure out if it is unknown")
+    if v <= 0:
+        raise ValueError(f"must be > 0 (got {v:g}); leave the figure out if it is unknown")
+    return v
+
+
 class Alternative(BaseModel):
     """A value another source gives for the same figure."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     value: float
     source: str | None = None
+    confidence: Confidence | None = None
     note: str | None = None
+
+    @field_validator("value")
+    @classmethod
+    def _physical(cls, v: float) -> float:
+        return _finite_positive(v)
 
 
 class Figure(BaseModel):
@@ -58,17 +76,22 @@ class Figure(BaseModel):
     approx: bool = False
     text: str | None = Field(None, description="the source's wording when it had qualifiers")
     source: str | None = None
+    source_inherited: bool = Field(
+        False, description="the figure has no source of its own: `source` lists all of the record's sources")
     confidence: Confidence | None = None
     note: str | None = None
     alternatives: tuple[Alternative, ...] = ()
+
+    @field_validator("value", "low", "high")
+    @classmethod
+    def _physical(cls, v: float | None) -> float | None:
+        return _finite_positive(v)
 
     @model_validator(mode="after")
     def _check(self) -> Figure:
         if self.low is not None and self.high is not None and self.low > self.high:
             raise ValueError(f"low {self.low} > high {self.high}")
         if self.value is not None:
-            if self.value < 0:
-                raise ValueError(f"must be >= 0 (got {self.value})")
             if self.low is not None and self.high is not None and not (self.low <= self.value <= self.high):
                 raise ValueError(f"value {self.value} outside its range [{self.low}, {self.high}]")
         return self
@@ -117,6 +140,7 @@ class _Record(BaseModel):
                 upd = {}
                 if fig.source is None:
                     upd["source"] = " ; ".join(self.sources)
+                    upd["source_inherited"] = True
                 if fig.confidence is None:
                     upd["confidence"] = "estimate" if fig.approx else self.confidence
                 object.__setattr__(self, name, fig.model_copy(update=upd))

@@ -77,12 +77,12 @@ def load_params(overrides: dict | str | Path | None = None, *, calibrated: bool 
     if overrides is None:
         return params
     if not isinstance(overrides, dict):
+        from suanli.catalog.load import read_text
+
         path = Path(overrides)
+        text = read_text(path, hint="check the path given to --perf-params")
         try:
-            overrides = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except OSError as exc:
-            raise DataError(str(path), f"cannot read performance parameters: {exc.strerror or exc}",
-                            hint="check the path given to --perf-params") from None
+            overrides = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             raise DataError(str(path), f"not valid YAML: {getattr(exc, 'problem', None) or exc}",

@@ -36,14 +36,10 @@ class Skip(Exception):
 
 def read_records(path: str | Path) -> list[dict[str, str]]:
     """Rows of a measurement CSV as dicts of strings (empty cells = '')."""
+    from suanli.catalog.load import read_text
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataError(str(p), f"cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise DataError(str(p), "not UTF-8 text", hint="save the CSV as UTF-8") from None
-    return records_from_text(text, str(p))
+    return records_from_text(read_text(p, hint="give the path of a measurement CSV (validation/SCHEMA.md)"), str(p))
 
 
 def records_from_text(text: str, source: str = "<records>") -> list[dict[str, str]]:
@@ -57,6 +53,7 @@ def records_from_text(text: str, source: str = "<records>") -> list[dict[str, st
     """
     import io
 
+    text = text.removeprefix("\ufeff")  # a spreadsheet's UTF-8 byte-order mark
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     if not rows:
         raise DataError(source, "no records")

@@ -119,14 +119,9 @@ def read_yaml_text(text: str, file: str) -> YamlDoc:
 
 
 def read_yaml_file(path: str | Path) -> YamlDoc:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(str(path), "file not found", hint="check the path") from None
-    except IsADirectoryError:
-        raise DataError(str(path), "is a directory, not a YAML file") from None
-    return read_yaml_text(text, str(path))
+    from suanli.catalog.load import read_text
+
+    return read_yaml_text(read_text(path, hint="check the path"), str(path))
 
 
 def _packaged(name: str) -> YamlDoc:
