@@ -1,0 +1,1 @@
+"""Economics: cost per chip-hour and per million tokens, TCO, break-even (see :mod:`suanli.econ.cost`)."""
