@@ -24,6 +24,7 @@ import numpy as np
 from suanli.errors import SuanliError
 from suanli.perf.hardware import HardwareSpec, load_params
 from suanli.perf.inference import BOTTLENECKS
+from suanli.perf.lengths import Lengths
 from suanli.perf.memory import max_seqs_per_rank, weight_bytes_per_rank
 from suanli.perf.ops import DEFAULT_ACT, DTYPE_BYTES, Dtypes, ModelShape
 from suanli.perf.serving import (
@@ -63,9 +64,30 @@ class Request:
     ep: int | None = None
     dp: int | None = None
     attn_dp: bool | None = None
+    isl_cv: float = 0.0                 # spread of prompt lengths (std / mean); 0 = all the same
+    osl_cv: float = 0.0                 # spread of output lengths
+    osl_max: float | None = None        # longest output (a benchmark's cap, else its p99)
+    max_batch_per_rank: int | None = None   # engine cap on sequences per rank (None: the engine's profile)
+    max_num_tokens: int | None = None       # engine cap on tokens per iteration per rank
+    chunked_prefill: bool | None = None     # None: the engine's profile
+    max_seq_len: int | None = None          # engine cap on input + output tokens of one request
 
     def __post_init__(self) -> None:
         """Refuse settings no deployment can have, whichever interface built the request."""
+        for name in ("isl_cv", "osl_cv"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
+                    or not np.isfinite(v) or v < 0:
+                raise SuanliError(f"{name} must be a number >= 0 (got {v!r})",
+                                  hint="the coefficient of variation (std / mean) of lengths; 0 = fixed lengths")
+        for name in ("osl_max", "max_batch_per_rank", "max_num_tokens", "max_seq_len"):
+            v = getattr(self, name)
+            if v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
+                    or not np.isfinite(v) or v <= 0:
+                raise SuanliError(f"{name} must be a number > 0 (got {v!r})",
+                                  hint="leave an engine limit unset (None) to take the engine's default")
         for name in ("chips", "isl", "osl", "ttft_slo_ms", "tpot_slo_ms", "concurrency", "batch_per_chip",
                      "tp", "pp", "ep", "dp", "arrival_rate"):
             v = getattr(self, name)
@@ -79,6 +101,12 @@ class Request:
             v = getattr(self, name)
             if v is not None and int(v) != v:
                 raise SuanliError(f"{name} must be a whole number of ranks (got {v!r})")
+        if self.osl_max is not None and self.osl_max < self.osl:
+            raise SuanliError(f"osl_max ({self.osl_max:g}) is below the mean output length osl ({self.osl:g})",
+                              hint="osl_max is the longest output (or the benchmark's cap)")
+        if self.max_seq_len is not None and self.isl + self.osl > self.max_seq_len:
+            raise SuanliError(f"isl + osl = {self.isl + self.osl:g} tokens exceeds max_seq_len = {self.max_seq_len:g}",
+                              hint="raise --max-seq-len or shorten the requests")
         if self.scenario not in ("offline", "server", "fixed"):
             raise SuanliError(f"unknown scenario {self.scenario!r}", hint="one of offline, server, fixed")
         if self.arrival_rate is not None and self.scenario != "server":
@@ -266,6 +294,10 @@ def _phase_pred(ctx: Context, req: Request, ev: Evaluation, i: int, kind: str, c
                   batch_per_chip=cfg["batch"] / cfg["chips_per_instance"], accept_length=cfg["accept_length"],
                   attn_dp=cfg["dp"] > 1, mode=ev.mode, dtypes=vars(ctx.dtypes).copy(),
                   system=ctx.hw.system, isl=req.isl, osl=req.osl)
+    L = request_lengths(req)
+    config["lengths"] = {"isl_cv": req.isl_cv, "osl_cv": req.osl_cv, "osl_max": req.osl_max,
+                         "decode_ctx": round(float(L.decode_ctx), 1), "kv_tokens": round(float(L.kv_tokens), 1)}
+    config["engine_limits"] = engine_limits(ctx, req)
     if extra:
         config.update(extra)
     bott = {ev.mode if ev.mode != "mixed" else "decode": ev.step.bottleneck_name(i)}
@@ -282,6 +314,36 @@ def _phase_pred(ctx: Context, req: Request, ev: Evaluation, i: int, kind: str, c
     return pred
 
 
+def request_lengths(req: Request) -> Lengths:
+    """The request-length distribution a request describes (fixed lengths unless CVs are given)."""
+    return Lengths(req.isl, req.osl, req.isl_cv, req.osl_cv, req.osl_max)
+
+
+def engine_limits(ctx: Context, req: Request) -> dict[str, Any]:
+    """Engine limits that apply: the request's, else the engine's profile, else the serving defaults.
+
+    Returns ``max_batch_per_rank``, ``max_num_tokens``, ``chunked_prefill`` and ``source``
+    (where each came from: ``request``, ``engine:<name>`` or ``default``).
+    """
+    sv = ctx.hw.serving
+    prof = ((ctx.params.get("engines", {}) or {}).get(req.engine or "") or {}).get("limits") or {}
+    out: dict[str, Any] = {}
+    src: dict[str, str] = {}
+    defaults = {"max_batch_per_rank": float(sv.get("max_batch_per_rank", 2048)),
+                "max_num_tokens": float(sv.get("max_num_tokens", 8192)),
+                "chunked_prefill": bool(sv.get("chunked_prefill", True))}
+    for k, dflt in defaults.items():
+        v = getattr(req, k)
+        if v is not None:
+            out[k], src[k] = v, "request"
+        elif prof.get(k) is not None:
+            out[k], src[k] = prof[k], f"engine:{req.engine}"
+        else:
+            out[k], src[k] = dflt, "default"
+    out["source"] = src
+    return out
+
+
 def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_tps_per_chip",
          tokens_grid: bool = False) -> tuple[Evaluation, np.ndarray, int]:
     """Evaluate every candidate of one mode; return the evaluation, the feasibility mask and its size."""
@@ -292,6 +354,8 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
     R = pc["tp"] * pc["pp"] * pc["dp"]
     chips_inst = R / hw.ranks_per_chip
     sv = hw.serving
+    lengths = request_lengths(req)
+    lim = engine_limits(ctx, req)
     if tokens_grid:  # prefill: prompt tokens per step per instance
         if req.batch_per_chip:
             fixed = req.batch_per_chip * chips_inst
@@ -307,10 +371,11 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
             per_rank = 2.0 ** np.arange(9, 16)          # 512 .. 32768 tokens per rank
             grid = np.maximum(per_rank[None, :] * R[:, None], req.isl)
     else:
-        bmax = max_seqs_per_rank(m, dt, mem_gb=hw.mem_gb, ctx=req.isl + req.osl, step_tokens=1024,
+        bmax = max_seqs_per_rank(m, dt, mem_gb=hw.mem_gb, ctx=lengths.kv_tokens, step_tokens=1024,
                                  tp=pc["tp"], dp=pc["dp"], ep=pc["ep"], pp=pc["pp"], serving=sv,
                                  mtp_layers=max(m.mtp_layers, 1) if draft else 0) * pc["dp"]
-        bmax = np.minimum(bmax, float(sv.get("max_batch_per_rank", 2048)) * pc["dp"] * pc["pp"])
+        # the engine's cap: ranks of one TP group share a batch, attention-DP ranks hold their own
+        bmax = np.minimum(bmax, float(lim["max_batch_per_rank"]) * pc["dp"] * pc["pp"])
         fixed = None
         if req.batch_per_chip:
             fixed = req.batch_per_chip * chips_inst
@@ -321,21 +386,25 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
             grid = np.broadcast_to(np.asarray(fixed, dtype=float).reshape(-1, 1) if np.ndim(fixed) else
                                    np.full((len(R), 1), float(fixed)), (len(R), 1))
         else:
-            # server: the SLOs bind inside the grid, so the operating point is resolved finer
-            grid = _batch_grid(np.maximum(bmax, 1.0), None,
-                               per_octave=SERVER_GRID_PER_OCTAVE if req.scenario == "server" else 2)
+            # one grid for offline and server, so a server point is always an offline candidate too
+            # (server <= offline by construction); the p99 SLOs bind inside it
+            grid = _batch_grid(np.maximum(bmax, 1.0), None, per_octave=SERVER_GRID_PER_OCTAVE)
     shape = grid.shape
     b = lambda k: np.broadcast_to(pc[k][:, None], shape)  # noqa: E731
     ev = evaluate(hw, m, dt, tp=b("tp"), pp=b("pp"), ep=b("ep"), dp=b("dp"), batch=grid, isl=req.isl,
-                  osl=req.osl, mode=mode, draft=draft, accept_p=req.accept_p)
+                  osl=req.osl, mode=mode, draft=draft, accept_p=req.accept_p, lengths=lengths,
+                  max_num_tokens=lim["max_num_tokens"], chunked_prefill=bool(lim["chunked_prefill"]))
     ok = np.array(ev.fits, dtype=bool)  # a copy: ev.fits must keep saying what fits in memory
     if mode != "prefill" and req.batch_per_chip is None and req.concurrency is None:
         ok &= np.asarray(grid <= np.maximum(bmax[:, None], 1.0))
+        # the engine schedules at most max_num_tokens tokens per rank per step
+        ok &= np.asarray(ev.step_tokens_rank <= float(lim["max_num_tokens"]))
     tpot, ttft = ev.tpot_s, ev.ttft_s
     if req.scenario == "server" and mode != "prefill":
         # Poisson arrivals: the SLOs are p99 limits on the queueing latencies of each operating point
         slots = np.maximum(bmax[:, None], 1.0) if fixed is None else grid
-        ev.server = server_tails(ev, req.osl, slots=slots, prompt_cv=float(sv.get("prompt_cv", 1.0)))
+        prompt_cv = req.isl_cv if req.isl_cv > 0 else float(sv.get("prompt_cv", 1.0))
+        ev.server = server_tails(ev, req.osl, slots=slots, prompt_cv=prompt_cv)
         tpot, ttft = ev.server.tpot_p99_s, ev.server.ttft_p99_s
         if req.arrival_rate:
             ok &= at_load(np.broadcast_to(ev.server.rate, shape), req.arrival_rate / np.floor(ranks / R))

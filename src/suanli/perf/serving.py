@@ -36,6 +36,7 @@ import numpy as np
 
 from suanli.perf.hardware import HardwareSpec
 from suanli.perf.inference import BOTTLENECKS, StepTime, step_time
+from suanli.perf.lengths import Lengths
 from suanli.perf.memory import MemoryBreakdown, memory_per_rank
 from suanli.perf.ops import Dtypes, ModelShape
 
@@ -91,6 +92,8 @@ class Evaluation:
     accept: np.ndarray
     mode: str
     server: Any = None                # ServerTails in the server scenario
+    ttft_long_s: Any = None           # TTFT of a p99-length prompt (when prompt lengths vary)
+    step_tokens_rank: Any = None      # tokens one rank schedules per step (engine's max_num_tokens applies)
 
     @property
     def out_tps_per_chip(self) -> np.ndarray:
@@ -133,14 +136,26 @@ def evaluate(
     draft: Any = 0,
     accept_p: Any = None,
     serving: bool = True,
+    lengths: Lengths | None = None,
+    max_num_tokens: Any = None,
+    chunked_prefill: bool = True,
 ) -> Evaluation:
     """Throughput and latency of arrays of configurations (see the module docstring).
 
     ``batch`` is sequences in flight per instance (``mixed``/``decode``) or
-    prompt tokens per step per instance (``prefill``).
+    prompt tokens per step per instance (``prefill``). ``lengths`` gives the
+    spread of request lengths (:class:`~suanli.perf.lengths.Lengths`; default:
+    every request ``isl`` + ``osl`` tokens): decode reads the token-weighted
+    context, the KV cache holds each request's final length, and prompt
+    attention runs over the token-weighted prompt length.
+    ``max_num_tokens`` is the engine's prompt chunk per step (default
+    ``serving.max_num_tokens``); with ``chunked_prefill`` False a prompt is
+    prefilled whole.
     """
     tp, pp, ep, dp, batch = (_a(x) for x in (tp, pp, ep, dp, batch))
     isl, osl, draft = _a(isl), _a(osl), _a(draft)
+    L = lengths if lengths is not None else Lengths(isl, osl)
+    span = L.prefill_span
     sv = hw.serving
     p_acc = float(sv.get("mtp_acceptance", 0.7)) if accept_p is None else accept_p
     ranks = tp * dp * pp
@@ -148,7 +163,7 @@ def evaluate(
     mtp_layers = max(m.mtp_layers, 1) if np.any(draft > 0) else 0
 
     if mode == "prefill":
-        st = step_time(hw, m, dtypes, prefill_tokens=batch / pp, prefill_len=isl, tp=tp, dp=dp, ep=ep, pp=pp,
+        st = step_time(hw, m, dtypes, prefill_tokens=batch / pp, prefill_len=span, tp=tp, dp=dp, ep=ep, pp=pp,
                        serving=serving)
         step_s = st.total
         in_tps = batch / pp / step_s
@@ -163,11 +178,14 @@ def evaluate(
                           mem.fits, st, st, mem, acc, mode)
 
     a = acceptance_length(draft, p_acc)
-    ctx = isl + osl / 2.0
     micro = batch / pp
+    ctx = L.decode_ctx
+    if not L.fixed:
+        # attention-DP ranks hold their own requests and wait for the busiest one at the all-to-all
+        ctx = ctx * np.where(dp > 1, L.rank_imbalance(micro / dp, dp), 1.0)
     pre_tok = micro * isl * a / np.maximum(osl, 1.0) if mode == "mixed" else 0.0
     st = step_time(hw, m, dtypes, decode_seqs=micro, q=1.0 + draft, ctx=ctx, prefill_tokens=pre_tok,
-                   prefill_len=isl, tp=tp, dp=dp, ep=ep, pp=pp, serving=serving)
+                   prefill_len=span, tp=tp, dp=dp, ep=ep, pp=pp, serving=serving)
     step_s = st.total
     if np.any(draft > 0):
         # draft model: `draft` passes of one MTP layer (+ LM head) over the batch, each with one
@@ -179,16 +197,30 @@ def evaluate(
     out_tps = batch * a / (pp * step_s)
     in_tps = out_tps * isl / np.maximum(osl, 1.0)
     # TTFT: the prompt alone through one attention group, or chunk by chunk in mixed steps, plus one step
-    pst = step_time(hw, m, dtypes, prefill_tokens=isl * dp, prefill_len=isl, tp=tp, dp=dp, ep=ep, pp=pp,
+    pst = step_time(hw, m, dtypes, prefill_tokens=isl * dp, prefill_len=span, tp=tp, dp=dp, ep=ep, pp=pp,
                     serving=serving)
-    chunk = float(sv.get("max_num_tokens", 8192))
-    ttft = np.maximum(pp * pst.total, np.ceil(isl / chunk) * pp * step_s) + pp * step_s
+    chunk = float(sv.get("max_num_tokens", 8192) if max_num_tokens is None else max_num_tokens)
+
+    def first_token(prompt: np.ndarray, prefill_s: np.ndarray) -> np.ndarray:
+        if not chunked_prefill:     # the prompt runs whole in one step
+            return pp * prefill_s + pp * step_s
+        return np.maximum(pp * prefill_s, np.ceil(prompt / chunk) * pp * step_s) + pp * step_s
+
+    ttft = first_token(isl, pst.total)
+    ttft_long = None
+    if np.any(_a(L.isl_cv) > 0):
+        # p99 TTFT waits on the long prompts: prefill of a p99-length prompt
+        long_isl = L.isl_p99
+        lst = step_time(hw, m, dtypes, prefill_tokens=long_isl * dp, prefill_len=long_isl, tp=tp, dp=dp, ep=ep,
+                        pp=pp, serving=serving)
+        ttft_long = first_token(long_isl, lst.total)
     step_tokens = micro / dp * (1.0 + draft) + (pre_tok / dp if mode == "mixed" else 0.0)
-    mem = memory_per_rank(m, dtypes, mem_gb=hw.mem_gb, seqs_per_rank=batch / dp, ctx=isl + osl,
+    mem = memory_per_rank(m, dtypes, mem_gb=hw.mem_gb, seqs_per_rank=batch / dp, ctx=L.kv_tokens,
                           step_tokens=np.minimum(step_tokens, chunk), tp=tp, dp=dp, ep=ep, pp=pp, serving=sv,
                           mtp_layers=mtp_layers)
     return Evaluation(tp, pp, ep, dp, batch, ranks, chips, step_s, tpot, ttft, out_tps, in_tps,
-                      mem.fits, st, pst, mem, np.broadcast_to(a, np.shape(step_s)), mode)
+                      mem.fits, st, pst, mem, np.broadcast_to(a, np.shape(step_s)), mode,
+                      ttft_long_s=ttft_long, step_tokens_rank=step_tokens)
 
 
 def disagg_combine(in_tps_prefill_chip: Any, out_tps_decode_chip: Any, isl: Any, osl: Any) -> dict[str, np.ndarray]:
@@ -368,7 +400,11 @@ def server_tails(ev: Evaluation, osl: Any, *, slots: Any = None, prompt_cv: floa
       for ``S`` = the prompt's prefill step; M/G/1 with ``rho = lam S / dp`` and prompt-length
       coefficient of variation ``prompt_cv``: p99 wait from :func:`mg1_p99_wait`.
 
-    p99 TTFT = the unloaded TTFT of the point + prefill-queue wait + slot wait.
+    p99 TTFT = the unloaded TTFT of the point + prefill-queue wait + slot wait. When prompt lengths
+    vary (``ev.ttft_long_s``: the TTFT of a p99-length prompt) the request's own extra prefill
+    time and the queue wait are combined as ``sqrt(wait^2 + extra^2)``, the p99 excess of the sum
+    of two independent delays with roughly normal tails (their plain sum would be the p99 of both
+    at once); the queue's service-time CV is then the prompts' ``isl_cv``.
     """
     b = np.asarray(ev.batch, dtype=float)
     shape = b.shape
@@ -402,7 +438,14 @@ def server_tails(ev: Evaluation, osl: Any, *, slots: Any = None, prompt_cv: floa
     s = np.broadcast_to(ev.prefill_step.total if ev.prefill_step is not None else 0.0, shape)
     rho = lam / dp * s
     w_pre = mg1_p99_wait(rho, s, prompt_cv)
-    ttft99 = np.broadcast_to(ev.ttft_s, shape) + w_pre + w_slot
+    ttft0 = np.broadcast_to(ev.ttft_s, shape)
+    if ev.ttft_long_s is None:
+        ttft99 = ttft0 + w_pre + w_slot
+    else:
+        # prompt lengths vary: the queue wait and the request's own prefill are independent
+        # excesses over the mean; the p99 of their sum is taken as the root of their squares
+        own = np.maximum(np.broadcast_to(ev.ttft_long_s, shape) - ttft0, 0.0)
+        ttft99 = ttft0 + np.sqrt(w_pre ** 2 + own ** 2) + w_slot
     return ServerTails(ttft99, tpot99, lam, lam / np.maximum(top, 1e-300), b99, rho)
 
 __all__ = ["BOTTLENECKS", "ErrorBand", "Evaluation", "Prediction", "ServerTails", "acceptance_length", "disagg_combine",

@@ -81,7 +81,8 @@ def _f(row: dict, key: str) -> float | None:
 
 #: Columns that must hold a number > 0 when not empty (a row that breaks this is skipped, saying which cell).
 NUMERIC = ("chips", "tp", "pp", "ep", "dp", "cp", "isl", "osl", "concurrency", "batch_per_chip", "ttft_slo_ms",
-           "tpot_slo_ms", "seq_len", "global_batch", "gemm_m", "gemm_n", "gemm_k", "bytes")
+           "tpot_slo_ms", "seq_len", "global_batch", "gemm_m", "gemm_n", "gemm_k", "bytes", "osl_p99",
+           "max_batch_per_rank", "max_num_tokens", "max_seq_len")
 
 
 def bad_cell(row: dict, keys: Iterable[str] = NUMERIC) -> str | None:
@@ -213,6 +214,10 @@ def request_from_row(row: dict) -> Any:
         disagg=bool(_yes(row, "disagg")), spec_decode=row.get("spec_decode") or None,
         tp=_i(row, "tp"), pp=_i(row, "pp"), ep=_i(row, "ep"), dp=_i(row, "dp") if attn_dp else None,
         attn_dp=attn_dp,
+        isl_cv=_f(row, "isl_cv") or 0.0, osl_cv=_f(row, "osl_cv") or 0.0,
+        osl_max=max(_f(row, "osl_p99"), osl) if _f(row, "osl_p99") else None,
+        max_batch_per_rank=_i(row, "max_batch_per_rank"), max_num_tokens=_i(row, "max_num_tokens"),
+        max_seq_len=_i(row, "max_seq_len"),
     )
 
 
