@@ -49,6 +49,8 @@ def _attach_training(m) -> None:
 
 
 _optional("suanli.cli.train", _attach_training)
+_optional("suanli.cli.serve", lambda m: m.register(app))
+_optional("suanli.cli.claims", lambda m: m.register(app))
 
 
 @app.callback(invoke_without_command=True)

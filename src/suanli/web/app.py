@@ -189,3 +189,10 @@ def create_app(*, token: str | None = None, max_body_bytes: int = MAX_BODY_BYTES
     app.include_router(pages.router)
     app.add_middleware(BodyLimit, limit=max_body_bytes, upload_limit=max_upload_bytes)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """App factory for multi-process serving: the token comes from ``SUANLI_TOKEN``."""
+    import os
+
+    return create_app(token=os.environ.get("SUANLI_TOKEN") or None)
