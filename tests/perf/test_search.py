@@ -135,4 +135,5 @@ def test_server_at_a_given_arrival_rate(catalog):
     with pytest.raises(SuanliError, match="serves"):
         at(1e6)
     with pytest.raises(SuanliError):
-        Request("h200-sxm", "llama-3.1-70b", arrival_rate=5.0)   # offline scenario has no arrival rate
+        Request("h200-sxm", "llama-3.1-70b", arrival_rate=5.0, scenario="offline")  # offline has no arrival rate
+    assert Request("h200-sxm", "llama-3.1-70b", arrival_rate=5.0).scenario == "server"  # the default with a load

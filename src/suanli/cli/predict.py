@@ -74,6 +74,13 @@ def _request(cat: Any, params: Any, **kw: Any) -> Any:
     return Request(**{k: v for k, v in kw.items() if v is not None})
 
 
+def _where(pred: Any, given: str) -> str:
+    """``8 x ascend-910c in cloudmatrix-384``: the chips computed, and the system when the id given was one."""
+    system = pred.config.get("system")
+    chip = f"{pred.chips} x {pred.hardware}"
+    return f"{chip} in {system}" if system and given.lower() == system else chip
+
+
 def _show(pred: Any, title: str) -> None:
     m, c = pred.metrics, pred.config
     rows = [
@@ -91,6 +98,12 @@ def _show(pred: Any, title: str) -> None:
     if eb and eb.mape is not None:
         rows.append(("error band (validation MAPE)", f"±{100 * eb.mape:.0f}% ({eb.group}, n={eb.n})"))
     console.print(table(title, ["metric", "value"], rows))
+    if c.get("scenario"):
+        slos = [f"{k} {c['slo_basis']} <= {fmt(c[f'{k.lower()}_slo_ms'])} ms" for k in ("TTFT", "TPOT")
+                if c.get(f"{k.lower()}_slo_ms") is not None]
+        console.print(f"[bold]scenario[/]: {c['scenario']}" + (f"; SLOs: {', '.join(slos)}" if slos else ""))
+    for d in c.get("defaults") or []:
+        console.print(f"[dim]default:[/] {d}", highlight=False)
     cfg = ", ".join(f"{k}={fmt(c[k])}" for k in ("tp", "pp", "ep", "dp", "instances", "batch_per_chip", "accept_length")
                     if k in c)
     console.print(f"[bold]configuration[/]: {cfg}; dtypes {c.get('dtypes')}; system {c.get('system')}")
@@ -119,7 +132,9 @@ def serve(
     tpot_slo_ms: Optional[float] = typer.Option(None, "--tpot-slo-ms", help="Time-per-output-token limit."),
     concurrency: Optional[float] = typer.Option(None, "--concurrency", help="Requests in flight across all chips."),
     disagg: bool = typer.Option(False, "--disagg", help="Prefill/decode disaggregation at the best P:D ratio."),
-    scenario: str = typer.Option("offline", "--scenario", help="offline (max throughput) or server (arrivals; SLOs at p99)."),
+    scenario: Optional[str] = typer.Option(
+        None, "--scenario", help="offline (max throughput; SLOs on the mean) or server (Poisson arrivals; SLOs at p99). "
+                                 "Default: server when an SLO or --arrival-rate is given, else offline."),
     arrival_rate: Optional[float] = typer.Option(
         None, "--arrival-rate", help="Requests/s arriving across all chips (Poisson): p99 latencies at this load."),
     system: Optional[str] = SYSTEM, engine: Optional[str] = ENGINE, tp: Optional[int] = TP, pp: Optional[int] = PP,
@@ -128,9 +143,12 @@ def serve(
 ) -> None:
     """Best serving configuration: tokens/s per chip, TTFT, TPOT, memory, bottlenecks, error band.
 
-    Settings you leave out (tp, pp, ep, dp, batch) are searched; giving an SLO
-    switches to the server scenario (SLOs at p99). With --arrival-rate the load
-    is given: the configuration with the lowest p99 TPOT that keeps up is shown.
+    Settings you leave out (tp, pp, ep, dp, batch) are searched. The scenario
+    defaults to server (Poisson arrivals, SLOs at p99, TTFT p99 limited to 6 s
+    when no --ttft-slo-ms is given) when an SLO or --arrival-rate is given, else
+    offline; an explicit --scenario is respected. The defaults applied are
+    printed. With --arrival-rate the load is given: the configuration with the
+    lowest p99 TPOT that keeps up is shown.
 
     Examples:
       suanli predict serve --hardware h200-sxm --chips 16 --model deepseek-v3 --ttft-slo-ms 2000 --tpot-slo-ms 50
@@ -139,9 +157,7 @@ def serve(
     """
     from suanli.perf.search import predict_serve
 
-    check_choice("--scenario", scenario, ("offline", "server"))
-    if (ttft_slo_ms is not None or tpot_slo_ms is not None or arrival_rate is not None) and scenario == "offline":
-        scenario = "server"
+    check_choice("--scenario", scenario.lower() if scenario else None, ("offline", "server"))
     cat, params = _catalog(catalog), _params(perf_params)
     req = _request(cat, params, hardware=hardware, model=model, chips=chips, isl=isl, osl=osl, weight_dtype=weight_dtype,
                    act_dtype=act_dtype, kv_dtype=kv_dtype, ttft_slo_ms=ttft_slo_ms, tpot_slo_ms=tpot_slo_ms,
@@ -152,7 +168,7 @@ def serve(
     if json_out:
         print_json(pred.to_dict())
         return
-    _show(pred, f"{model} on {chips} x {hardware} (isl {isl:g}, osl {osl:g})")
+    _show(pred, f"{model} on {_where(pred, hardware)} (isl {isl:g}, osl {osl:g})")
 
 
 def _phase(kind: str, **kw: Any) -> None:
@@ -169,7 +185,7 @@ def _phase(kind: str, **kw: Any) -> None:
     if json_out:
         print_json(pred.to_dict())
         return
-    _show(pred, f"{kind}: {kw['model']} on {kw['chips']} x {kw['hardware']}")
+    _show(pred, f"{kind}: {kw['model']} on {_where(pred, kw['hardware'])}")
 
 
 @app.command("prefill")

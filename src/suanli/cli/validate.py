@@ -33,6 +33,8 @@ def compare(
     ttft_slo_ms: Optional[float] = typer.Option(None, "--ttft-slo-ms", help="Time-to-first-token limit (p99)."),
     tpot_slo_ms: Optional[float] = typer.Option(None, "--tpot-slo-ms", help="Time-per-output-token limit (p99)."),
     disagg: bool = typer.Option(False, "--disagg", help="Prefill/decode disaggregation at the best P:D ratio."),
+    scenario: Optional[str] = typer.Option(
+        None, "--scenario", help="offline or server (default: server when an SLO is given, else offline)."),
     catalog: Optional[list[Path]] = CATALOG_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -49,27 +51,40 @@ def compare(
     from suanli.perf.search import Request, predict_serve
 
     check_positive(chips=chips, isl=isl, osl=osl, ttft_slo_ms=ttft_slo_ms, tpot_slo_ms=tpot_slo_ms)
+    check_choice("--scenario", scenario.lower() if scenario else None, ("offline", "server"))
     cat = _catalog(catalog)
-    ids = [h.strip() for h in hardware.split(",") if h.strip()]
-    if not ids:
+    given = [h.strip().lower() for h in hardware.split(",") if h.strip()]
+    if not given:
         raise SuanliError("--hardware names no accelerator", hint="e.g. --hardware h200-sxm,h20,ascend-910c")
+    ids = list(dict.fromkeys(given))  # a repeated id is one row
+    notes = [f"{h} given {given.count(h)} times: one row" for h in ids if given.count(h) > 1]
     for hid in ids:
         cat.accelerator(hid)  # an unknown id is a typo: stop with its "did you mean"
     arch = cat.model(model)
     n = chips or (16 if arch.total_params > 400e9 else 8)
+    settings = dict(model=model, chips=n, isl=isl, osl=osl, weight_dtype=weight_dtype, ttft_slo_ms=ttft_slo_ms,
+                    tpot_slo_ms=tpot_slo_ms, disagg=disagg, scenario=scenario)
+    first = Request(hardware=ids[0], **settings)  # bad settings are the user's, not a chip's: stop here (exit 2)
     results: list[dict] = []
     for hid in ids:
-        req = Request(hardware=hid, model=model, chips=n, isl=isl, osl=osl, weight_dtype=weight_dtype,
-                      ttft_slo_ms=ttft_slo_ms, tpot_slo_ms=tpot_slo_ms, disagg=disagg,
-                      scenario="server" if (ttft_slo_ms is not None or tpot_slo_ms is not None) else "offline")
         try:
-            results.append(predict_serve(cat, req).to_dict())
+            d = predict_serve(cat, Request(hardware=hid, **settings)).to_dict()
         except SuanliError as exc:
             if len(ids) == 1:
                 raise
             results.append({"hardware": hid, "model": model, "chips": n, "error": exc.message, "hint": exc.hint})
-    out = {"model": model, "chips": n, "isl": isl, "osl": osl, "ttft_slo_ms": ttft_slo_ms,
-           "tpot_slo_ms": tpot_slo_ms, "results": results,
+            continue
+        # a rack-scale id (cloudmatrix-384, gb200-nvl72) keeps its name: its scale-up domain is the point
+        d["chip"], d["hardware"] = d["hardware"], hid
+        used = d["config"].get("chips_used")
+        if used is not None and used < n and not d["config"].get("disagg"):
+            d.setdefault("warnings", []).insert(0, f"{used:g} of {n} chips used (whole instances of "
+                                                   f"{used / max(d['config'].get('instances') or 1, 1):g} chips); "
+                                                   "tokens/s per chip counts the idle ones")
+        results.append(d)
+    out = {"model": model, "chips": n, "isl": isl, "osl": osl, "scenario": first.scenario,
+           "ttft_slo_ms": first.ttft_slo_ms, "tpot_slo_ms": tpot_slo_ms, "slo_basis": "p99" if first.scenario == "server"
+           else "mean", "defaults": list(first.defaults), "notes": notes, "results": results,
            "note": "per chip; per equal-cost fleet once prices land (economics issue)"}
     failed = all("error" in r for r in results)
     if json_out:
@@ -77,18 +92,24 @@ def compare(
         if failed:
             raise typer.Exit(2)
         return
+    server = first.scenario == "server"
     rows = []
     for r in results:
         if "error" in r:
-            rows.append([r["hardware"], "—", "—", "—", "—", "—", r["error"][:60]])
+            rows.append([r["hardware"], "—", "—", "—"] + (["—", "—"] if server else []) + ["—", "—", r["error"][:60]])
             continue
         m, c, eb = r["metrics"], r["config"], r["error_band"]
         band = f"±{100 * eb['mape']:.0f}%" if eb and eb.get("mape") is not None else "—"
         cfg = f"tp{c['tp']} pp{c['pp']} ep{c['ep']} dp{c['dp']} b{fmt(c['batch_per_chip'], 3)}/chip"
-        rows.append([r["hardware"], m["output_tps_per_chip"], m["tpot_ms"], m["ttft_ms"], band, cfg,
+        p99 = [m.get("tpot_p99_ms"), m.get("ttft_p99_ms")] if server else []
+        rows.append([r["hardware"], m["output_tps_per_chip"], m["tpot_ms"], m["ttft_ms"], *p99, band, cfg,
                      r["bottleneck"].get("decode", "")])
-    console.print(table(f"{model} on {n} chips (isl {isl:g}, osl {osl:g})",
-                        ["hardware", "out tok/s/chip", "TPOT ms", "TTFT ms", "error band", "config", "decode bound"], rows))
+    cols = ["hardware", "out tok/s/chip", "TPOT ms", "TTFT ms"] + (["TPOT p99 ms", "TTFT p99 ms"] if server else [])
+    console.print(table(f"{model} on {n} chips (isl {isl:g}, osl {osl:g}; {first.scenario}"
+                        + (f", {_slos(first)}" if _slos(first) else "") + ")",
+                        cols + ["error band", "config", "decode bound"], rows))
+    for d in [*first.defaults, *notes]:
+        console.print(f"[dim]note:[/] {d}", highlight=False)
     for r in results:
         for w in r.get("warnings", []):
             console.print(f"[yellow]{r['hardware']}:[/] {w}")
@@ -99,6 +120,12 @@ def compare(
                 err_console.print(f"  [yellow]hint:[/] {r['hint']}", highlight=False)
     if failed:
         raise typer.Exit(2)
+
+
+def _slos(req: Any) -> str:
+    basis = "p99" if req.scenario == "server" else "mean"
+    return ", ".join(f"{k} {basis} <= {getattr(req, f'{k.lower()}_slo_ms'):g} ms" for k in ("TTFT", "TPOT")
+                     if getattr(req, f"{k.lower()}_slo_ms") is not None)
 
 
 @guarded

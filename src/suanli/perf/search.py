@@ -24,9 +24,10 @@ import numpy as np
 from suanli.errors import SuanliError
 from suanli.perf.hardware import HardwareSpec, load_params
 from suanli.perf.inference import BOTTLENECKS
+from suanli.perf.inputs import check_mtp_head, normalize_request
 from suanli.perf.lengths import Lengths
 from suanli.perf.memory import max_seqs_per_rank, weight_bytes_per_rank
-from suanli.perf.ops import DEFAULT_ACT, DTYPE_BYTES, Dtypes, ModelShape
+from suanli.perf.ops import Dtypes, ModelShape
 from suanli.perf.serving import (
     ErrorBand, Evaluation, Prediction, disagg_combine, evaluate, parse_spec, server_tails,
 )
@@ -50,7 +51,7 @@ class Request:
     kv_dtype: str | None = None
     system: str | None = None
     engine: str | None = None
-    scenario: str = "offline"           # offline | server | fixed
+    scenario: str | None = None         # offline | server | fixed; None: the default (perf.inputs)
     ttft_slo_ms: float | None = None
     tpot_slo_ms: float | None = None
     concurrency: float | None = None    # sequences in flight across all chips
@@ -71,9 +72,11 @@ class Request:
     max_num_tokens: int | None = None       # engine cap on tokens per iteration per rank
     chunked_prefill: bool | None = None     # None: the engine's profile
     max_seq_len: int | None = None          # engine cap on input + output tokens of one request
+    defaults: tuple[str, ...] = field(default=(), compare=False)  # set by the checks: the defaults applied
 
     def __post_init__(self) -> None:
         """Refuse settings no deployment can have, whichever interface built the request."""
+        normalize_request(self)  # bounds, formats, spec decoding, scenario and SLO defaults (suanli.perf.inputs)
         for name in ("isl_cv", "osl_cv"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
@@ -88,35 +91,18 @@ class Request:
                     or not np.isfinite(v) or v <= 0:
                 raise SuanliError(f"{name} must be a number > 0 (got {v!r})",
                                   hint="leave an engine limit unset (None) to take the engine's default")
-        for name in ("chips", "isl", "osl", "ttft_slo_ms", "tpot_slo_ms", "concurrency", "batch_per_chip",
-                     "tp", "pp", "ep", "dp", "arrival_rate"):
-            v = getattr(self, name)
-            if v is None:
-                continue
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
-                    or not np.isfinite(v) or v <= 0:
-                raise SuanliError(f"{name} must be a number > 0 (got {v!r})",
-                                  hint="leave a setting unset (None) to have it searched")
-        for name in ("tp", "pp", "ep", "dp"):
-            v = getattr(self, name)
-            if v is not None and int(v) != v:
-                raise SuanliError(f"{name} must be a whole number of ranks (got {v!r})")
         if self.osl_max is not None and self.osl_max < self.osl:
             raise SuanliError(f"osl_max ({self.osl_max:g}) is below the mean output length osl ({self.osl:g})",
                               hint="osl_max is the longest output (or the benchmark's cap)")
         if self.max_seq_len is not None and self.isl + self.osl > self.max_seq_len:
             raise SuanliError(f"isl + osl = {self.isl + self.osl:g} tokens exceeds max_seq_len = {self.max_seq_len:g}",
                               hint="raise --max-seq-len or shorten the requests")
-        if self.scenario not in ("offline", "server", "fixed"):
-            raise SuanliError(f"unknown scenario {self.scenario!r}", hint="one of offline, server, fixed")
         if self.arrival_rate is not None and self.scenario != "server":
             raise SuanliError("an arrival rate describes the server scenario",
                               hint="use scenario='server' (CLI: --scenario server) with --arrival-rate")
         if self.arrival_rate is not None and (self.concurrency or self.batch_per_chip):
             raise SuanliError("give either an arrival rate or a fixed concurrency/batch, not both",
                               hint="at a given arrival rate the batch in flight follows from the load")
-        if self.accept_p is not None and not (0.0 <= self.accept_p <= 1.0):
-            raise SuanliError(f"accept_p must be in [0, 1] (got {self.accept_p!r})")
 
 
 @dataclass
@@ -136,16 +122,14 @@ def prepare(catalog: Any, req: Request, params: dict | None = None) -> Context:
     hw = HardwareSpec.from_catalog(catalog, req.hardware, system=req.system, chips=req.chips,
                                    engine=req.engine, params=p)
     shape = ModelShape.from_arch(catalog.model(req.model))
-    wd = req.weight_dtype or "bf16"
-    if wd not in DEFAULT_ACT:
-        raise SuanliError(f"unknown weight dtype {wd!r}", hint=f"use one of {', '.join(DEFAULT_ACT)}")
-    for what, d in (("act", req.act_dtype), ("kv", req.kv_dtype)):
-        if d and d not in DTYPE_BYTES:
-            raise SuanliError(f"unknown {what} dtype {d!r}", hint=f"use one of {', '.join(DTYPE_BYTES)}")
+    check_mtp_head(req.spec_decode, shape.id, shape.mtp_layers)
+    wd = req.weight_dtype or "bf16"  # formats are checked (and lower-cased) by the Request
     kv = req.kv_dtype
     if not kv and req.engine:
         # the engine's default KV-cache format when the record does not state one
         kv = (p.get("engines", {}).get(req.engine) or {}).get("kv_default") or None
+    if not kv and wd == "fp4":
+        kv = "fp8"  # FP4 checkpoints are served with an FP8 KV cache (every FP4 record in the dev set)
     dt = Dtypes.of(wd, req.act_dtype, kv)
     warnings = list(hw.warnings)
     if shape.attention in hw.attn_scale_prior:
@@ -156,15 +140,20 @@ def prepare(catalog: Any, req: Request, params: dict | None = None) -> Context:
     act, w = hw.compute_dtype(dt.act)
     if w:
         warnings.append(w)
+    # Each fallback changes only the format it names, and says so.
     if dt.weight in ("fp4",) and hw.peaks_tflops.get("fp4") is None:
         # FP4 weights without FP4 units: stored as the next supported format
         store = "fp8" if hw.peaks_tflops.get("fp8") is not None else "int8" if hw.peaks_tflops.get("int8") else "bf16"
         dt = replace(dt, weight=store, dense=None)
-        warnings.append(f"{hw.hardware} has no fp4 support: weights taken as {store}")
+        warnings.append(f"{hw.hardware} has no fp4 support: weights stored as {store} (KV cache stays {dt.kv})")
     if dt.dense == "fp8" and hw.peaks_tflops.get("fp8") is None:
-        dt = replace(dt, dense="int8" if hw.peaks_tflops.get("int8") else "bf16")
+        dense = "int8" if hw.peaks_tflops.get("int8") else "bf16"
+        dt = replace(dt, dense=dense)
+        warnings.append(f"{hw.hardware} has no fp8 support: the non-expert weights stored as {dense}")
     if dt.kv == "fp8" and hw.peaks_tflops.get("fp8") is None:
-        dt = replace(dt, kv="int8" if hw.peaks_tflops.get("int8") else "bf16")
+        kv_store = "int8" if hw.peaks_tflops.get("int8") else "bf16"
+        dt = replace(dt, kv=kv_store)
+        warnings.append(f"{hw.hardware} has no fp8 support: the KV cache kept in {kv_store}")
     dt = replace(dt, act=act)
     return Context(hw, shape, dt, warnings, p)
 
@@ -300,6 +289,9 @@ def _phase_pred(ctx: Context, req: Request, ev: Evaluation, i: int, kind: str, c
     config["engine_limits"] = engine_limits(ctx, req)
     if extra:
         config.update(extra)
+    # what the SLOs mean and which defaults were applied, so every interface prints the same
+    config.update(scenario=req.scenario, ttft_slo_ms=req.ttft_slo_ms, tpot_slo_ms=req.tpot_slo_ms,
+                  slo_basis="p99" if req.scenario == "server" else "mean", defaults=list(req.defaults))
     bott = {ev.mode if ev.mode != "mixed" else "decode": ev.step.bottleneck_name(i)}
     shares = {ev.mode if ev.mode != "mixed" else "decode": {k: round(v, 4) for k, v in ev.step.shares(i).items()}}
     if ev.prefill_step is not None and ev.mode != "prefill":
@@ -406,6 +398,7 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
         prompt_cv = req.isl_cv if req.isl_cv > 0 else float(sv.get("prompt_cv", 1.0))
         ev.server = server_tails(ev, req.osl, slots=slots, prompt_cv=prompt_cv)
         tpot, ttft = ev.server.tpot_p99_s, ev.server.ttft_p99_s
+        ok &= np.isfinite(tpot) & np.isfinite(ttft)  # load >= 1: the queue grows without bound, no valid point
         if req.arrival_rate:
             ok &= at_load(np.broadcast_to(ev.server.rate, shape), req.arrival_rate / np.floor(ranks / R))
     if req.tpot_slo_ms and mode != "prefill":
@@ -446,6 +439,15 @@ def _server_metrics(pred: Prediction, ev: Evaluation, i: int) -> None:
                        prefill_queue_utilization=round(g(t.prefill_rho), 4))
 
 
+def _slo_text(req: Request) -> str:
+    """The SLOs in force, e.g. ``TTFT p99 <= 6000 ms (default), TPOT p99 <= 50 ms``."""
+    basis = "p99" if req.scenario == "server" else "mean"
+    dflt = any(d.startswith("TTFT") for d in req.defaults)
+    parts = [f"TTFT {basis} <= {req.ttft_slo_ms:g} ms" + (" (default)" if dflt else "")] if req.ttft_slo_ms else []
+    parts += [f"TPOT {basis} <= {req.tpot_slo_ms:g} ms"] if req.tpot_slo_ms else []
+    return ", ".join(parts) or "none"
+
+
 def predict_phase(catalog: Any, req: Request, kind: str, *, params: dict | None = None) -> Prediction:
     """Prefill or decode at the given settings (free ones searched): ``kind`` is ``prefill`` or ``decode``."""
     t0 = time.perf_counter()
@@ -477,9 +479,9 @@ def predict_serve(catalog: Any, req: Request, *, params: dict | None = None) -> 
                 raise _required_memory_error(ctx, int(req.chips * ctx.hw.ranks_per_chip))
             if req.arrival_rate:
                 raise SuanliError(f"no configuration of {req.chips} chips serves {req.arrival_rate:g} requests/s"
-                                  " within the SLOs given",
+                                  f" within the SLOs given ({_slo_text(req)})",
                                   hint="lower --arrival-rate, add chips, or relax the SLOs")
-            raise SuanliError("no configuration meets the SLOs given",
+            raise SuanliError(f"no configuration meets the SLOs given ({_slo_text(req)})",
                               hint="relax --ttft-slo-ms / --tpot-slo-ms, add chips or lower precision")
         pred = _phase_pred(ctx, req, ev, i, "serve", req.chips, n, t0, "output_tps_per_chip")
         if ev.server is not None:
