@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from suanli.cli.common import err_console, guarded
+from suanli.cli.common import JSON_OPTION, err_console, guarded, print_json
 from suanli.errors import SuanliError
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -47,6 +47,7 @@ def serve(
                               "when binding to a non-loopback address without one."),
     workers: int = typer.Option(1, "--workers", help="Server processes."),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+    json_out: bool = JSON_OPTION,
 ) -> None:
     """Serve the REST API (/api/v1, OpenAPI at /api/v1/docs) and the pages (中文 / English).
 
@@ -54,9 +55,12 @@ def serve(
       suanli serve
       suanli serve --port 8080
       suanli serve --host 0.0.0.0 --token "$(openssl rand -hex 24)"
+      suanli serve --port 8001 --json
     """
     if not 0 < port < 65536:
         raise SuanliError(f"--port must be 1-65535 (got {port})", hint="e.g. --port 8000")
+    if workers < 1:
+        raise SuanliError(f"--workers must be >= 1 (got {workers})", hint="e.g. --workers 2")
     try:
         import uvicorn
 
@@ -66,6 +70,9 @@ def serve(
     tok, generated = resolve_token(host, token)
     shown = "localhost" if is_loopback(host) else host
     url = f"http://{shown}:{port}/"
+    if json_out:
+        print_json({"url": url, "api": f"{url}api/v1", "docs": f"{url}api/v1/docs", "host": host, "port": port,
+                    "token_required": bool(tok), "token": tok if generated else None, "token_generated": generated})
     if generated:
         err_console.print(f"bearer token (generated): [bold]{tok}[/]", highlight=False)
     if tok:

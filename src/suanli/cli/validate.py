@@ -48,44 +48,18 @@ def compare(
       suanli compare --hardware h200-sxm,h20,ascend-910c --model deepseek-v3 --tpot-slo-ms 50
       suanli compare -H h100-sxm,h800-sxm,h20 -m llama-3.1-70b --chips 8 --isl 4096 --osl 512 --json
     """
-    from suanli.perf.search import Request, predict_serve
+    from suanli.perf.compare import compare_serving
+    from suanli.perf.search import Request
 
     check_positive(chips=chips, isl=isl, osl=osl, ttft_slo_ms=ttft_slo_ms, tpot_slo_ms=tpot_slo_ms)
     check_choice("--scenario", scenario.lower() if scenario else None, ("offline", "server"))
     cat = _catalog(catalog)
-    given = [h.strip().lower() for h in hardware.split(",") if h.strip()]
-    if not given:
-        raise SuanliError("--hardware names no accelerator", hint="e.g. --hardware h200-sxm,h20,ascend-910c")
-    ids = list(dict.fromkeys(given))  # a repeated id is one row
-    notes = [f"{h} given {given.count(h)} times: one row" for h in ids if given.count(h) > 1]
-    for hid in ids:
-        cat.accelerator(hid)  # an unknown id is a typo: stop with its "did you mean"
-    arch = cat.model(model)
-    n = chips or (16 if arch.total_params > 400e9 else 8)
-    settings = dict(model=model, chips=n, isl=isl, osl=osl, weight_dtype=weight_dtype, ttft_slo_ms=ttft_slo_ms,
-                    tpot_slo_ms=tpot_slo_ms, disagg=disagg, scenario=scenario)
-    first = Request(hardware=ids[0], **settings)  # bad settings are the user's, not a chip's: stop here (exit 2)
-    results: list[dict] = []
-    for hid in ids:
-        try:
-            d = predict_serve(cat, Request(hardware=hid, **settings)).to_dict()
-        except SuanliError as exc:
-            if len(ids) == 1:
-                raise
-            results.append({"hardware": hid, "model": model, "chips": n, "error": exc.message, "hint": exc.hint})
-            continue
-        # a rack-scale id (cloudmatrix-384, gb200-nvl72) keeps its name: its scale-up domain is the point
-        d["chip"], d["hardware"] = d["hardware"], hid
-        used = d["config"].get("chips_used")
-        if used is not None and used < n and not d["config"].get("disagg"):
-            d.setdefault("warnings", []).insert(0, f"{used:g} of {n} chips used (whole instances of "
-                                                   f"{used / max(d['config'].get('instances') or 1, 1):g} chips); "
-                                                   "tokens/s per chip counts the idle ones")
-        results.append(d)
-    out = {"model": model, "chips": n, "isl": isl, "osl": osl, "scenario": first.scenario,
-           "ttft_slo_ms": first.ttft_slo_ms, "tpot_slo_ms": tpot_slo_ms, "slo_basis": "p99" if first.scenario == "server"
-           else "mean", "defaults": list(first.defaults), "notes": notes, "results": results,
-           "note": "per chip; per equal-cost fleet once prices land (economics issue)"}
+    out = compare_serving(cat, hardware.split(","), model, chips=chips, isl=isl, osl=osl, weight_dtype=weight_dtype,
+                          ttft_slo_ms=ttft_slo_ms, tpot_slo_ms=tpot_slo_ms, disagg=disagg, scenario=scenario)
+    model, n, results, notes = out["model"], out["chips"], out["results"], out["notes"]
+    first = Request(hardware=results[0]["hardware"], model=model, chips=n, isl=isl, osl=osl,
+                    weight_dtype=weight_dtype, ttft_slo_ms=ttft_slo_ms, tpot_slo_ms=tpot_slo_ms, disagg=disagg,
+                    scenario=scenario)
     failed = all("error" in r for r in results)
     if json_out:
         print_json(out)
