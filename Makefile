@@ -5,13 +5,17 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# PyTorch for `suanli bench micro` (the bench extra), pinned to the CPU build that this kind of
+# machine carries as a local wheel (about a minute to install); an unpinned torch from PyPI is
+# a CUDA build of several GB.
+TORCH  ?= torch==2.13.0
 
 .PHONY: demo test test-fast install clean accuracy bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,bench]' '$(TORCH)'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -63,9 +64,9 @@ def guarded(fn: Callable) -> Callable:
         except SuanliError as exc:
             if kwargs.get("json_out"):
                 print_json(exc.to_dict())
-            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-            if exc.hint:
-                err_console.print(f"  [yellow]hint:[/] {exc.hint}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
+            if exc.hint:  # escaped: a hint such as pip install 'suanli[bench]' is text, not markup
+                err_console.print(f"  [yellow]hint:[/] {escape(exc.hint)}", highlight=False)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper

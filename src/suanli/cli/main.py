@@ -51,6 +51,9 @@ def _attach_training(m) -> None:
 _optional("suanli.cli.train", _attach_training)
 _optional("suanli.cli.serve", lambda m: m.register(app))
 _optional("suanli.cli.claims", lambda m: m.register(app))
+_optional("suanli.cli.bench", lambda m: app.add_typer(m.app, name="bench"))
+_optional("suanli.cli.twin", lambda m: app.add_typer(m.app, name="twin"))
+_optional("suanli.cli.calibrate", lambda m: m.register(app))
 
 
 @app.callback(invoke_without_command=True)
