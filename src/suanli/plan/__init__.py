@@ -1,0 +1,1 @@
+"""Fleet planning: scenario files, the fleet MILP (HiGHS) and risk over uncertain inputs."""
