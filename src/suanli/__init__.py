@@ -1,14 +1,25 @@
 """suanli (算力): a workbench for the AI-compute decision in China.
 
-The public Python API is re-exported here from :mod:`suanli.api`; the policy
-and performance engines load on first use.
+The public Python API (:mod:`suanli.api`) is re-exported here and loads on
+first use, so ``import suanli`` (and the ``suanli`` command's start-up) does
+not pay for the catalog or the engines until a name is used.
 """
-__version__ = "0.1.0"
+import importlib
 
-from suanli import api as _api  # noqa: E402
-from suanli.api import *  # noqa: E402,F401,F403
-from suanli.api import __all__  # noqa: E402,F401
+__version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    return _api.__getattr__(name)
+    if name.startswith("__"):
+        raise AttributeError(name)
+    api = importlib.import_module("suanli.api")
+    if name == "api":
+        return api
+    try:
+        return getattr(api, name)
+    except AttributeError:
+        raise AttributeError(f"module 'suanli' has no attribute {name!r}") from None
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *importlib.import_module("suanli.api").__all__})

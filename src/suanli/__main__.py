@@ -1,3 +1,3 @@
-from suanli.cli.main import main
+from suanli.cli import main
 
 main()

@@ -43,6 +43,16 @@ class UnknownIdError(SuanliError, KeyError):
         return d
 
 
+class ChoiceError(SuanliError, ValueError):
+    """A value that is not one of the known choices (a dtype, a method); carries close matches."""
+
+    def __init__(self, what: str, value: object, known: Iterable[str]) -> None:
+        known = list(known)
+        close = suggest(str(value), known)
+        super().__init__(f"unknown {what} {value!r}",
+                         hint=("did you mean: " + ", ".join(close) + "; " if close else "") + "one of " + ", ".join(known))
+
+
 class DataError(SuanliError, ValueError):
     """A data file (catalog, rules, scenario, overlay) that fails validation."""
 

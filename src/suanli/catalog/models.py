@@ -85,7 +85,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from suanli.catalog.load import LINE_KEY, packaged_text, read_yaml, validate_records
 from suanli.catalog.schema import DTYPE_BITS, ID_PATTERN
-from suanli.errors import DataError
+from suanli.errors import ChoiceError, DataError
 
 __all__ = [
     "DTYPE_BYTES",
@@ -123,7 +123,7 @@ def dtype_bytes(dtype: str) -> float:
     try:
         return DTYPE_BYTES[key]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown dtype {dtype!r}; known: {', '.join(DTYPE_BYTES)}") from None
+        raise ChoiceError("dtype", dtype, DTYPE_BYTES) from None
 
 
 # --------------------------------------------------------------------------- context helpers

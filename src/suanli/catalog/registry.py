@@ -8,19 +8,48 @@ added; a record whose id exists replaces the fields it names.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from suanli.catalog.load import FIELD_LINES_KEY, LINE_KEY, packaged_text, read_yaml, strip_lines, validate_records
-from suanli.catalog.models import ModelArch, load_model_config, load_packaged_models
 from suanli.catalog.schema import Accelerator, Figure, System
 from suanli.errors import DataError, UnknownIdError
 
+if TYPE_CHECKING:  # model architectures (numpy) load on first use: `catalog show` never needs them
+    from suanli.catalog.models import ModelArch
+
 ENV_VAR = "SUANLI_CATALOG"
-OVERLAY_KINDS = ("accelerators", "systems", "models")
+OVERLAY_KINDS = ("accelerators", "systems", "models", "calibrations")
+
+
+class _LazyModels(Mapping):
+    """The packaged model architectures, read and validated on first access."""
+
+    def __init__(self, load: Callable[[], Mapping[str, Any]]) -> None:
+        self._load, self._data = load, None
+
+    def _get(self) -> Mapping[str, Any]:
+        if self._data is None:
+            self._data = dict(self._load())
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+def _packaged_models() -> Mapping[str, Any]:
+    from suanli.catalog.models import load_packaged_models
+
+    return dict(load_packaged_models())
 
 
 @dataclass(frozen=True)
@@ -32,12 +61,15 @@ class Catalog:
     models: Mapping[str, ModelArch]
     files: tuple[str, ...] = ()
     overridden: Mapping[str, str] = field(default_factory=dict)
+    calibrations: Mapping[str, Any] = field(default_factory=dict)  # hardware id -> ChipCalibration
 
     # --- accelerators -------------------------------------------------------
     def accelerator(self, hardware: str) -> Accelerator:
-        """The accelerator with this id; :class:`UnknownIdError` with suggestions if none."""
+        """The accelerator with this id (any case); :class:`UnknownIdError` with suggestions if none."""
+        if not isinstance(hardware, str):
+            raise UnknownIdError("accelerator", repr(hardware), self.accelerators)
         try:
-            return self.accelerators[hardware]
+            return self.accelerators[hardware.strip().lower()]
         except KeyError:
             err = UnknownIdError("accelerator", hardware, self.accelerators)
             sysrec = self.systems.get(hardware)
@@ -67,6 +99,7 @@ class Catalog:
         An alias with no system of that hardware gives a generic 8-card node
         built from the accelerator's own links (estimate confidence).
         """
+        system = system.strip().lower()
         if system in self.systems:
             return self.systems[system]
         aliased = [s for s in self.systems.values() if system in s.aliases]
@@ -77,7 +110,12 @@ class Catalog:
                 if s.hardware == hardware:
                     return s
             return self.generic_node(hardware)
-        raise UnknownIdError("system", system, list(self.systems) + sorted({a for s in self.systems.values() for a in s.aliases}))
+        aliases = sorted({a for s in self.systems.values() for a in s.aliases})
+        err = UnknownIdError("system", system, list(self.systems) + aliases)
+        if not err.suggestions:  # count the systems, not the aliases
+            err.hint = (f"run `suanli catalog systems` to see the {len(self.systems)} known systems "
+                        f"(aliases: {', '.join(aliases)})")
+        raise err
 
     def default_system(self, hardware: str) -> System:
         """The system a chip most often comes in: its rack, its 8-chip node, or a generic node."""
@@ -114,10 +152,14 @@ class Catalog:
 
     # --- models ---------------------------------------------------------------
     def model(self, model: str) -> ModelArch:
-        """A model by id, or loaded from a path to a Hugging Face ``config.json``."""
+        """A model by id (any case), or loaded from a path to a Hugging Face ``config.json``."""
         if model in self.models:
             return self.models[model]
+        if model.strip().lower() in self.models:
+            return self.models[model.strip().lower()]
         if model.endswith(".json") or os.sep in model or Path(model).is_file():
+            from suanli.catalog.models import load_model_config
+
             return load_model_config(model)
         raise UnknownIdError("model", model, self.models)
 
@@ -171,14 +213,18 @@ def load_catalog(overlays: Sequence[str | Path] = ()) -> Catalog:
         "accelerators": {r.get("id"): (acc_path, r) for r in acc_raw if isinstance(r, dict)},
         "systems": {r.get("id"): (sys_path, r) for r in sys_raw if isinstance(r, dict)},
     }
-    # Validate the packaged files first so their own errors name their own file.
-    validate_records(Accelerator, acc_raw, file=acc_path, kind="accelerators")
-    validate_records(System, sys_raw, file=sys_path, kind="systems")
-    models: dict[str, ModelArch] = dict(load_packaged_models())
+    # Validate the packaged files first so their own errors name their own file; each record once.
+    valid: dict[str, dict[str, Any]] = {
+        "accelerators": {r.id: r for r in validate_records(Accelerator, acc_raw, file=acc_path, kind="accelerators")},
+        "systems": {r.id: r for r in validate_records(System, sys_raw, file=sys_path, kind="systems")},
+    }
+    models: Mapping[str, ModelArch] = _LazyModels(_packaged_models)
     files = [acc_path, sys_path]
     overridden: dict[str, str] = {}
 
-    for path in _overlay_paths(overlays):
+    calibrations: dict[str, Any] = {}
+    cal_files: dict[str, str] = {}
+    for path in _calibrated_paths() + _overlay_paths(overlays):
         doc = read_yaml(path)
         files.append(path)
         if not isinstance(doc, dict) or not any(k in doc for k in OVERLAY_KINDS):
@@ -197,27 +243,67 @@ def load_catalog(overlays: Sequence[str | Path] = ()) -> Catalog:
                     raise DataError(path, "each record needs an 'id'", line=item.get(LINE_KEY) if isinstance(item, dict) else None)
                 rid = item["id"]
                 merged = _merge(raw[kind][rid][1], item) if rid in raw[kind] else item
-                validate_records(schema, [merged], file=path, kind=kind)
+                valid[kind][rid] = validate_records(schema, [merged], file=path, kind=kind)[0]
                 if rid in raw[kind]:
                     overridden[f"{kind}:{rid}"] = path
                 raw[kind][rid] = (path, merged)
         for item in doc.get("models") or []:
+            if isinstance(models, _LazyModels):
+                models = dict(models)  # an overlay's models are validated now, with the packaged ones
             arch = _overlay_model(path, item)
             if arch.id in models:
                 overridden[f"models:{arch.id}"] = path
             models[arch.id] = arch
+        for item in doc.get("calibrations") or []:
+            cal = _overlay_calibration(path, item)
+            if cal.hardware in calibrations:
+                overridden[f"calibrations:{cal.hardware}"] = path
+            calibrations[cal.hardware] = cal
+            cal_files[cal.hardware] = path
 
-    accs = {rid: validate_records(Accelerator, [r], file=f, kind="accelerators")[0] for rid, (f, r) in raw["accelerators"].items()}
-    syss = {rid: validate_records(System, [r], file=f, kind="systems")[0] for rid, (f, r) in raw["systems"].items()}
+    accs, syss = valid["accelerators"], valid["systems"]
+    for hid in calibrations:
+        if hid not in accs:
+            raise DataError(cal_files[hid], f"calibration of unknown accelerator {hid!r}", record=hid,
+                            hint="add the accelerator record to the same overlay")
     for s in syss.values():
         if s.hardware is not None and s.hardware not in accs:
             f = raw["systems"][s.id][0]
             raise DataError(f, f"hardware {s.hardware!r} is not an accelerator id", record=s.id, field="hardware",
                             hint=f"did you mean: {', '.join(UnknownIdError('accelerator', s.hardware, accs).suggestions) or 'see suanli catalog list'}")
-    return Catalog(accs, syss, models, tuple(files), overridden)
+    return Catalog(accs, syss, models, tuple(files), overridden, calibrations)
+
+
+def _calibrated_paths() -> list[str]:
+    """The packaged calibration overlays (``data/calibrated/*.yaml``): defaults for the chips they name."""
+    from importlib import resources
+
+    d = resources.files("suanli.catalog").joinpath("data", "calibrated")
+    if not d.is_dir():
+        return []
+    return sorted(str(f) for f in d.iterdir() if f.name.endswith((".yaml", ".yml")))
+
+
+def _overlay_calibration(path: str, item: Any) -> Any:
+    from pydantic import ValidationError
+
+    from suanli.catalog.calibration import ChipCalibration
+
+    line = item.get(LINE_KEY) if isinstance(item, dict) else None
+    if not isinstance(item, dict):
+        raise DataError(path, "each calibration must be a mapping", line=line)
+    try:
+        return ChipCalibration.model_validate(strip_lines(item))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise DataError(path, f"{err['msg']}", record=item.get("hardware"), line=line,
+                        field=".".join(str(p) for p in err["loc"]) or None,
+                        hint="regenerate it with `suanli calibrate RECORDS.csv -o overlay.yaml`") from None
 
 
 def _overlay_model(path: str, item: Any) -> ModelArch:
+    from suanli.catalog.models import ModelArch, load_model_config
+
     if not isinstance(item, dict) or "id" not in item:
         raise DataError(path, "each model record needs an 'id'", line=item.get(LINE_KEY) if isinstance(item, dict) else None)
     item = strip_lines(item)
@@ -239,6 +325,13 @@ def _cached(paths: tuple[str, ...], env: str) -> Catalog:
     return load_catalog(paths)
 
 
-def get_catalog(overlays: Sequence[str | Path] = ()) -> Catalog:
-    """The catalog with overlays applied; cached per (overlays, SUANLI_CATALOG)."""
+def get_catalog(overlays: str | Path | Sequence[str | Path] = ()) -> Catalog:
+    """The catalog with overlays applied; cached per (overlays, SUANLI_CATALOG).
+
+    ``overlays`` is one path (file or folder) or a sequence of them.
+    """
+    if isinstance(overlays, (str, Path)):
+        overlays = (overlays,)
+    elif overlays is None:
+        overlays = ()
     return _cached(tuple(str(p) for p in overlays), os.environ.get(ENV_VAR, ""))

@@ -1,16 +1,33 @@
 """`suanli catalog` and `suanli models`: browse sourced figures and architectures."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from suanli.catalog import get_catalog
-from suanli.catalog.derived import derived_metrics, tpp
-from suanli.catalog.schema import DTYPE_BITS, PEAK_FIELD, Accelerator
-from suanli.catalog.models import load_model_config
-from suanli.errors import SuanliError
 from suanli.cli.common import CATALOG_OPTION, JSON_OPTION, check_choice, console, fmt, guarded, print_json, table
+from suanli.errors import SuanliError
+
+if TYPE_CHECKING:  # the catalog (pydantic records) loads when a command runs, not when the CLI starts
+    from suanli.catalog.schema import Accelerator
+
+
+def get_catalog(overlays=()):  # noqa: ANN001, ANN201 - a thin lazy wrapper
+    from suanli.catalog import get_catalog as _get
+
+    return _get(overlays)
+
+
+def derived_metrics(acc):  # noqa: ANN001, ANN201
+    from suanli.catalog.derived import derived_metrics as _dm
+
+    return _dm(acc)
+
+
+def tpp(acc):  # noqa: ANN001, ANN201
+    from suanli.catalog.derived import tpp as _tpp
+
+    return _tpp(acc)
 
 app = typer.Typer(
     help="Accelerators and systems, every figure with its source and confidence.",
@@ -51,9 +68,10 @@ def list_cmd(
     cat = get_catalog(catalog or ())
     accs = cat.list_accelerators(vendor, category)
     rows = [_summary(a) for a in accs]
-    if not rows and vendor and not json_out:
+    if not rows and vendor:
         vendors = sorted({a.vendor for a in cat.accelerators.values()})
-        console.print(f"[yellow]no accelerator of vendor {vendor!r}[/]; vendors: {', '.join(vendors)}")
+        raise SuanliError(f"no accelerator of vendor {vendor!r}" + (f" in category {category!r}" if category else ""),
+                          hint=f"vendors (any case, part of the name): {', '.join(vendors)}")
     if json_out:
         print_json({"accelerators": rows, "n": len(rows)})
         return
@@ -115,6 +133,8 @@ def compare_cmd(
       suanli catalog compare h200-sxm h20 h100-sxm ascend-910c
       suanli catalog compare h200-sxm h20 ascend-910c --json
     """
+    from suanli.catalog.schema import DTYPE_BITS, PEAK_FIELD
+
     cat = get_catalog(catalog or ())
     accs = [cat.accelerator(h) for h in hardware]
     fields = [PEAK_FIELD[d] for d in DTYPE_BITS] + ["mem_capacity_gb", "mem_bw_tbps", "scaleup_bw_gbps", "tdp_w",
@@ -215,6 +235,8 @@ def models_show_cmd(
       suanli models show deepseek-v3
       suanli models show --model-config ./config.json --json
     """
+    from suanli.catalog.models import load_model_config
+
     cat = get_catalog(catalog or ())
     if (model is None) == (model_config is None):
         raise SuanliError("give a model id or --model-config FILE (one of the two)",

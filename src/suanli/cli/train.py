@@ -1,15 +1,34 @@
 """`suanli predict train` and `suanli plan train`: training step time, best layout, days and chip-hours."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from suanli.catalog import get_catalog
 from suanli.cli.common import (
     CATALOG_OPTION, JSON_OPTION, check_positive, check_system, console, fmt, guarded, print_json, table,
 )
-from suanli.perf.training import RECOMPUTE, SCHEDULES, TrainResult, plan_train, predict_train
+
+if TYPE_CHECKING:  # the training engine (numpy) loads when a command runs, not when the CLI starts
+    from suanli.perf.training import TrainResult
+
+
+def get_catalog(overlays: Any = ()) -> Any:
+    from suanli.catalog import get_catalog as _get
+
+    return _get(overlays)
+
+
+def predict_train(*args: Any, **kw: Any) -> Any:
+    from suanli.perf.training import predict_train as _predict_train
+
+    return _predict_train(*args, **kw)
+
+
+def plan_train(*args: Any, **kw: Any) -> Any:
+    from suanli.perf.training import plan_train as _plan_train
+
+    return _plan_train(*args, **kw)
 
 plan_app = typer.Typer(help="Plan a training run: time, chip-hours and energy for a token budget.",
                        no_args_is_help=True)
@@ -70,8 +89,8 @@ def register_predict(predict_app: typer.Typer) -> None:
         vpp: Optional[int] = typer.Option(None, "--vpp", help="Virtual pipeline stages (interleaved 1F1B)."),
         mbs: Optional[int] = typer.Option(None, "--mbs", help="Micro-batch size in sequences."),
         zero: Optional[int] = typer.Option(None, "--zero", help="ZeRO stage 0-3 (3 = FSDP)."),
-        recompute: Optional[str] = typer.Option(None, "--recompute", help=f"One of {', '.join(RECOMPUTE)}."),
-        schedule: Optional[str] = typer.Option(None, "--schedule", help=f"One of {', '.join(SCHEDULES)}."),
+        recompute: Optional[str] = typer.Option(None, "--recompute", help="Activation recomputation: none, selective or full (searched if omitted)."),
+        schedule: Optional[str] = typer.Option(None, "--schedule", help="Pipeline schedule: 1f1b, interleaved or dualpipe (searched if omitted)."),
         dtype: str = typer.Option("bf16", "--dtype", help=_DTYPE_HELP),
         system: Optional[str] = typer.Option(None, "--system", help="System id, e.g. gb200-nvl72, cloudmatrix-384, hgx-8."),
         catalog: Optional[list[str]] = CATALOG_OPTION,

@@ -292,8 +292,10 @@ class _Ctx:
 
 def _context(catalog: Any, hardware: str, model: str, chips: int, seq_len: int, global_batch: int,
              system: str | None, params: dict | None) -> _Ctx:
-    if chips < 1 or seq_len < 1 or global_batch < 1:
-        raise SuanliError(f"chips, seq_len and global_batch must be >= 1 (got {chips}, {seq_len}, {global_batch})")
+    from suanli.perf.inputs import check_number
+
+    chips, seq_len, global_batch = (check_number(k, v) for k, v in
+                                    (("chips", chips), ("seq_len", seq_len), ("global_batch", global_batch)))
     p = load_train_params(params)
     spec = HardwareSpec.from_catalog(catalog, hardware, system=system or None, chips=chips)
     arch = catalog.model(model)
@@ -645,7 +647,8 @@ def _candidate_grid(ctx: _Ctx, fixed: dict[str, Any]) -> dict[str, np.ndarray]:
 
     tp_o = opts("tp", [t for t in _pow2_upto(min(dom, 64)) if m.heads % t == 0])
     cp_o = opts("cp", [c for c in _pow2_upto(32) if ctx.seq % c == 0 and ctx.seq // c >= 1024])
-    pp_o = opts("pp", [p for p in _divisors(R) if p <= m.layers and p <= 128])
+    # pipeline stages divide the ranks: test the few candidates, not every divisor of R (R may be huge)
+    pp_o = opts("pp", [p for p in range(1, min(R, m.layers, 128) + 1) if R % p == 0])
     if m.is_moe:
         ep_o = opts("ep", [e for e in _divisors(m.experts) if e <= R])
     else:
