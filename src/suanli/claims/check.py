@@ -37,7 +37,7 @@ class Expect(BaseModel):
     contains: str | None = None
 
 
-class TestSpec(BaseModel):
+class CheckSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: str
@@ -53,7 +53,7 @@ class ClaimSpec(BaseModel):
     claim_zh: str
     kind: str
     note: str | None = None
-    tests: list[TestSpec] = Field(min_length=1)
+    tests: list[CheckSpec] = Field(min_length=1)
 
 
 def load_claims(text: str | None = None, file: str = CLAIMS_FILE) -> list[ClaimSpec]:
@@ -145,7 +145,7 @@ class Number:
 
 
 @dataclass
-class TestResult:
+class CheckResult:
     label: str
     value: Any
     expect: dict | None
@@ -166,7 +166,7 @@ class ClaimCheck:
     kind: str
     verdict: str
     summary: str
-    tests: list[TestResult]
+    tests: list[CheckResult]
     note: str | None = None
 
     @property
@@ -413,7 +413,7 @@ def _show(v: Any) -> str:
     return str(v)
 
 
-def verdict(results: list[TestResult]) -> tuple[str, str]:
+def verdict(results: list[CheckResult]) -> tuple[str, str]:
     """The verdict over a claim's tests, and a one-line summary naming which held."""
     judged = [t for t in results if t.expect is not None and t.error is None]
     if not judged:
@@ -442,12 +442,12 @@ def check_claims(*, catalog: Any = None, claims: list[ClaimSpec] | None = None,
             try:
                 value, inputs = measure(t.measure, env)
             except SuanliError as exc:
-                results.append(TestResult(t.label, None, exp, None, error=exc.message))
+                results.append(CheckResult(t.label, None, exp, None, error=exc.message))
                 continue
             if isinstance(value, float):
                 value = round(value, 6)
             passed = None if t.expect is None else passes(value, t.expect)
-            results.append(TestResult(t.label, value, exp, passed, inputs=inputs))
+            results.append(CheckResult(t.label, value, exp, passed, inputs=inputs))
         v, summary = verdict(results)
         out.append(ClaimCheck(spec.id, spec.claim, spec.claim_zh, spec.kind, v, summary, results, spec.note))
     return ClaimsReport(out)

@@ -51,7 +51,8 @@ class PredictQuery(_Frozen):
     kv_dtype: Optional[KvDtype] = None
     system: Optional[Id] = None
     engine: Optional[Literal["trt-llm", "vllm", "sglang"]] = None
-    scenario: Literal["offline", "server"] = "offline"
+    scenario: Optional[Literal["offline", "server"]] = Field(
+        None, description="offline or server (default: server when an SLO or arrival rate is given, else offline).")
     ttft_slo_ms: Optional[Ms] = None
     tpot_slo_ms: Optional[Ms] = None
     concurrency: Optional[Annotated[float, Field(gt=0, le=1e7)]] = None
@@ -88,6 +89,8 @@ class CompareQuery(_Frozen):
     ttft_slo_ms: Optional[Ms] = None
     tpot_slo_ms: Optional[Ms] = None
     disagg: bool = False
+    scenario: Optional[Literal["offline", "server"]] = Field(
+        None, description="offline or server (default: server when an SLO is given, else offline).")
     pareto: bool = Field(True, description="Also return each chip's Pareto curve (tokens/s/chip vs tokens/s/user).")
 
 

@@ -246,10 +246,6 @@ def _predict(req: Any, kind: str) -> dict:
 
     cat = catalog()
     if kind == "serve":
-        scenario = req.scenario
-        if (req.ttft_slo_ms is not None or req.tpot_slo_ms is not None or req.arrival_rate is not None) \
-                and scenario == "offline":
-            req = replace(req, scenario="server")
         return jsonable(search.predict_serve(cat, req).to_dict())
     if kind == "pareto":
         return jsonable(search.pareto(cat, req).to_dict())
@@ -278,44 +274,34 @@ def train(q: Any) -> dict:
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def _compare(q: Any) -> dict:
-    from suanli.perf.search import Request, pareto, predict_serve
+    from dataclasses import replace
+
+    from suanli.perf.compare import compare_serving
+    from suanli.perf.search import Request, pareto
 
     cat = catalog()
-    arch = cat.models[q.model]
-    n = q.chips or (16 if arch.total_params > 400e9 else 8)
-    scenario = "server" if (q.ttft_slo_ms is not None or q.tpot_slo_ms is not None) else "offline"
-    results: list[dict] = []
-    curves: dict[str, Any] = {}
-    for hid in q.hardware:
-        req = Request(hardware=hid, model=q.model, chips=n, isl=q.isl, osl=q.osl, weight_dtype=q.weight_dtype,
-                      ttft_slo_ms=q.ttft_slo_ms, tpot_slo_ms=q.tpot_slo_ms, disagg=q.disagg, scenario=scenario)
-        try:
-            results.append(predict_serve(cat, req).to_dict())
-        except SuanliError as exc:
-            if len(q.hardware) == 1:
-                raise
-            results.append({"hardware": hid, "model": q.model, "chips": n, "error": exc.message, "hint": exc.hint})
-        if q.pareto:
-            try:
-                curves[hid] = pareto(cat, req).to_dict()
-            except SuanliError as exc:
-                curves[hid] = {"hardware": hid, "model": q.model, "points": [], "error": exc.message}
-    if all("error" in r for r in results):
+    out = compare_serving(cat, list(q.hardware), q.model, chips=q.chips, isl=q.isl, osl=q.osl,
+                          weight_dtype=q.weight_dtype, ttft_slo_ms=q.ttft_slo_ms, tpot_slo_ms=q.tpot_slo_ms,
+                          disagg=q.disagg, scenario=q.scenario)
+    if all("error" in r for r in out["results"]):
         raise SuanliError("no chip can serve this model under these settings",
-                          hint="; ".join(f"{r['hardware']}: {r['error']}" for r in results))
-    out = {"model": q.model, "chips": n, "isl": q.isl, "osl": q.osl, "ttft_slo_ms": q.ttft_slo_ms,
-           "tpot_slo_ms": q.tpot_slo_ms, "results": results,
-           "note": "per chip; per equal-cost fleet once prices land (economics issue)"}
+                          hint="; ".join(f"{r['hardware']}: {r['error']}" for r in out["results"]))
     if q.pareto:
+        curves: dict[str, Any] = {}
+        for r in out["results"]:
+            req = Request(hardware=r["hardware"], model=q.model, chips=out["chips"], isl=q.isl, osl=q.osl,
+                          weight_dtype=q.weight_dtype, ttft_slo_ms=q.ttft_slo_ms, disagg=q.disagg)
+            try:
+                curves[r["hardware"]] = pareto(cat, replace(req)).to_dict()
+            except SuanliError as exc:
+                curves[r["hardware"]] = {"hardware": r["hardware"], "model": q.model, "points": [],
+                                         "error": exc.message}
         out["pareto"] = curves
     return jsonable(out)
 
 
 def compare(q: Any) -> dict:
-    """Best tokens/s per chip of a model on each chip, same SLOs (as ``suanli compare --json``), plus curves."""
-    cat = catalog()
-    for h in q.hardware:
-        cat.accelerator(h)
+    """Best tokens/s per chip of a model on each chip, same SLOs (``suanli compare --json``), plus curves."""
     known_model(q.model)
     return _compare(q)
 
