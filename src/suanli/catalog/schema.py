@@ -15,8 +15,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Confidence = Literal["vendor-datasheet", "reputable-press", "estimate"]
-CONFIDENCE_RANK: dict[str, int] = {"vendor-datasheet": 0, "reputable-press": 1, "estimate": 2}
+#: ``measured``: a figure suanli calibrate fitted on the user's own measurements (e.g. an effective peak
+#: for a chip with no published one); it is not an estimate, but it is not a datasheet figure either.
+Confidence = Literal["vendor-datasheet", "reputable-press", "measured", "estimate"]
+CONFIDENCE_RANK: dict[str, int] = {"vendor-datasheet": 0, "reputable-press": 1, "measured": 1, "estimate": 2}
 
 #: Dense-peak dtypes the catalog records, with the bit length the export rules use.
 DTYPE_BITS: dict[str, int] = {

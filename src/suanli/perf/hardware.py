@@ -189,6 +189,8 @@ class HardwareSpec:
     attn_scale_prior: tuple[str, ...] = ()  # attention kinds whose multiplier is the prior (not fitted here)
     estimates: tuple[str, ...] = ()    # figures resting on estimates
     warnings: tuple[str, ...] = ()
+    calibration: Any = None            # the chip's ChipCalibration (suanli calibrate), if any
+    measured: tuple[str, ...] = ()     # catalog figures measured by a calibration, not published
 
     # --- construction ----------------------------------------------------------
     @classmethod
@@ -232,11 +234,14 @@ class HardwareSpec:
         rpc = int(getattr(acc, "devices_per_package", 1) or 1)
 
         peaks: dict[str, float | None] = {}
+        measured: list[str] = []
         for d in PEAK_DTYPES:
             fig = acc.peak(d)
             peaks[d] = None if fig.value is None else fig.value / rpc
             if fig.value is not None and fig.is_estimate:
                 estimates.append(f"{d} peak")
+            if fig.value is not None and fig.confidence == "measured":
+                measured.append(f"{d} peak")
         if peaks["bf16"] is None and peaks["fp16"] is not None:
             peaks["bf16"] = peaks["fp16"]
         if peaks["bf16"] is None and peaks["int8"] is not None:
@@ -266,9 +271,21 @@ class HardwareSpec:
         fam = family_of(acc.id, acc.stack, p)
         fd = p["families"][fam]
         ascale, aprior = attn_scales(p, fam)
-        if fam == "default":
-            warnings.append(f"{acc.id}: no efficiency data for its family; generic estimates used")
         mat = p["maturity"].get(acc.stack, p["maturity"]["other"])
+        comm_p = p["comm"]
+        cal = (getattr(catalog, "calibrations", None) or {}).get(acc.id)
+        if cal is not None:  # the chip's own measured efficiencies over its family's (suanli calibrate)
+            from suanli.perf.chipcal import apply_calibration
+
+            fd, mat, comm_p = apply_calibration(cal, fd, mat, comm_p)
+            warnings.append(f"{acc.id}: {cal.describe()}")
+        elif fam == "default":
+            warnings.append(f"{acc.id}: no efficiency data for its family; generic estimates used")
+        if acc.mem_bw_tbps.value is not None and acc.mem_bw_tbps.confidence == "measured":
+            measured.append("memory bandwidth")
+        if measured:
+            warnings.append(f"{acc.id}: measured figures (suanli calibrate on the user's records, not a "
+                            f"datasheet): {', '.join(measured)}")
         engines = p.get("engines", {})
         eng_default = engines.get("default", {"value": 1.0})
         eng = engines.get(engine or "", eng_default)
@@ -288,9 +305,9 @@ class HardwareSpec:
             request_us=float(req_us),
             system=sysrec.id, system_chips=sysrec.chips, domain_ranks=sysrec.scaleup_domain_chips * rpc,
             scaleup_gbps=su / rpc, topology=sysrec.scaleup_topology, scaleout_gbps=so / rpc,
-            comm=p["comm"], serving=p["serving"], attn_scale=ascale, attn_scale_prior=aprior,
+            comm=comm_p, serving=p["serving"], attn_scale=ascale, attn_scale_prior=aprior,
             estimates=tuple(dict.fromkeys(estimates)),
-            warnings=tuple(warnings),
+            warnings=tuple(warnings), calibration=cal, measured=tuple(measured),
         )
 
     @classmethod
@@ -364,6 +381,7 @@ class HardwareSpec:
         d = dataclasses.asdict(self)
         for k in ("comm", "serving", "attn_scale", "attn_scale_prior"):
             d.pop(k)
+        d["calibration"] = self.calibration.describe() if self.calibration is not None else None
         return d
 
 

@@ -1,0 +1,478 @@
+"""Calibrate one chip from its measurement records: the few physical parameters of its efficiency curves.
+
+:func:`calibrate` fits, on the records of one accelerator, only the parameters
+that its records can tell (never one per row; rows must outnumber parameters):
+
+==========================  ===============================================  ==============================
+parameter                   fitted on                                        model of the record
+==========================  ===============================================  ==============================
+``matmul_eff.<dtype>``      gemm rows of that format (chip with a peak)      roofline of :func:`gemm_time`
+effective peak ``<dtype>``  gemm rows of that format (chip with no peak):    same, with ``matmul_eff`` = 1
+                            written as a catalog figure flagged *measured*
+``matmul_m_half``           gemm rows with small and large M                 ``eff x M / (M + m_half)``
+``mem_eff``                 memcopy rows (``mem_bw`` measured if unknown)    ``2b / (2b / (bw eff) + kernel)``
+``kernel_us``               memcopy rows that include small buffers          same
+``attn_eff``                attention rows at prefill shapes (``tflops``)    ``peak(bf16) x attn_eff``
+``allreduce_eff``,          allreduce rows (latency with small sizes too)    :func:`comm.allreduce_time`
+``allreduce_latency_us``
+``maturity``                serve/prefill/decode rows, after the kernel      the serving model
+                            parameters (a second stage)
+==========================  ===============================================  ==============================
+
+The fit minimises a robust (soft-L1) loss of ``log(predicted / measured)``
+with :func:`scipy.optimize.least_squares`; each parameter's standard error
+comes from the Jacobian at the optimum (``s^2 (J^T J)^-1``). The result is a
+:class:`~suanli.catalog.calibration.ChipCalibration` plus any measured peaks,
+written as a catalog overlay that loads through ``--catalog`` and that
+:func:`apply_calibration` lays over the chip's family values.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+import math
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from suanli.errors import SuanliError
+from suanli.perf.validate import MICRO_KINDS, SERVING_KINDS, Skip, predict_row
+
+#: Robust loss on log(predicted / measured): rows off by more than ~F_SCALE in log count less.
+LOSS, F_SCALE = "soft_l1", 0.1
+PEAK_FIELDS = {"bf16": "bf16_tflops", "fp16": "fp16_tflops", "fp8": "fp8_tflops", "int8": "int8_tops",
+               "fp4": "fp4_tflops"}
+
+
+# --------------------------------------------------------------------------- applying a calibration
+def apply_calibration(cal: Any, fd: dict, mat: dict, comm: dict) -> tuple[dict, dict, dict]:
+    """The family values ``fd``, maturity entry and comm parameters with the chip's measured ones laid over.
+
+    A measured ``matmul_eff`` of some formats also becomes the chip's ``any``
+    (their mean): a measurement of this chip beats its family's prior.
+
+    >>> from suanli.catalog.calibration import ChipCalibration
+    >>> cal = ChipCalibration.model_validate({"hardware": "x", "source": "s", "date": "2026-12-01",
+    ...     "basis": "microbenchmarks", "rows": 5, "params": {"matmul_eff.bf16": {"value": 0.8, "rows": 3},
+    ...     "mem_eff": {"value": 0.7, "rows": 2}}})
+    >>> fd, mat, comm = apply_calibration(cal, {"matmul_eff": {"any": 0.6}, "mem_eff": 0.8}, {"value": 0.5}, {})
+    >>> fd["matmul_eff"], fd["mem_eff"], mat["value"]
+    ({'any': 0.8, 'bf16': 0.8}, 0.7, 0.5)
+    """
+    fd = dict(fd)
+    fd["matmul_eff"] = dict(fd.get("matmul_eff") or {})
+    comm = copy.deepcopy(comm)
+    effs = []
+    for name, prm in cal.params.items():
+        v = float(prm.value)
+        if name.startswith("matmul_eff."):
+            fd["matmul_eff"][name.split(".", 1)[1]] = v
+            effs.append(v)
+        elif name in ("matmul_m_half", "mem_eff", "kernel_us", "attn_eff"):
+            fd[name] = v
+        elif name == "allreduce_eff":
+            comm["allreduce_eff"] = {k: v for k in (comm.get("allreduce_eff") or {"switched": 0})}
+        elif name == "allreduce_latency_us":
+            comm["allreduce_latency_us"] = {k: v for k in (comm.get("allreduce_latency_us") or {"switched": 0})}
+        elif name == "maturity":
+            mat = {"value": v, "from": f"calibrated: {cal.source} ({cal.date})"}
+    if effs and "any" not in {n.split(".", 1)[1] for n in cal.params if n.startswith("matmul_eff.")}:
+        fd["matmul_eff"]["any"] = float(np.mean(effs))
+    return fd, mat, comm
+
+
+# --------------------------------------------------------------------------- the parameters to fit
+@dataclass(frozen=True)
+class Param:
+    """One parameter of the fit: where it goes, bounds, start, and how many rows inform it."""
+
+    name: str             # calibration name, or "peak.<dtype>" / "mem_bw" for measured catalog figures
+    low: float
+    high: float
+    start: float
+    rows: int
+    stage: int = 1        # 1: kernel level (micro rows), 2: serving (maturity)
+
+
+def _fnum(row: dict, key: str) -> float | None:
+    try:
+        v = float(row.get(key) or "nan")
+    except ValueError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _dtype(row: dict) -> str:
+    return (row.get("act_dtype") or row.get("weight_dtype") or "bf16").strip()
+
+
+def choose_params(rows: list[dict], acc: Any, fam: dict) -> tuple[list[Param], list[str]]:
+    """The parameters the rows can tell, with bounds and starts; and notes on what is held at the prior."""
+    ps: list[Param] = []
+    notes: list[str] = []
+    gemm = [r for r in rows if r["kind"] == "gemm" and r["metric"] == "tflops"]
+    for d in sorted({_dtype(r) for r in gemm}):
+        if d not in PEAK_FIELDS:
+            notes.append(f"gemm rows in {d}: no {d} peak field in the catalog; not used")
+            continue
+        rs = [r for r in gemm if _dtype(r) == d]
+        peak = acc.peak(d).value
+        if peak is not None and acc.peak(d).confidence != "measured":
+            start = float(fam["matmul_eff"].get(d, fam["matmul_eff"].get("any", 0.6)))
+            ps.append(Param(f"matmul_eff.{d}", 0.02, 1.0, min(max(start, 0.05), 0.99), len(rs)))
+        else:
+            top = max(float(r["value"]) for r in rs)
+            ps.append(Param(f"peak.{d}", 0.5 * top, 4.0 * top, 1.1 * top, len(rs)))
+    ms = sorted({_fnum(r, "gemm_m") or 0 for r in gemm})
+    if len(ms) >= 3 and ms[0] <= 64 and ms[-1] >= 1024:
+        ps.append(Param("matmul_m_half", 1.0, 4096.0, float(fam["matmul_m_half"]),
+                        sum(1 for r in gemm if (_fnum(r, "gemm_m") or 0) <= 256)))
+    elif gemm:
+        notes.append(f"matmul_m_half held at the family's {fam['matmul_m_half']:g}: no GEMM rows with both small "
+                     "(<= 64) and large (>= 1024) M")
+    cp = [r for r in rows if r["kind"] == "memcopy" and r["metric"] == "tbps"]
+    if cp:
+        if acc.mem_bw_tbps.value is not None and acc.mem_bw_tbps.confidence != "measured":
+            ps.append(Param("mem_eff", 0.05, 1.0, float(fam["mem_eff"]), len(cp)))
+        else:
+            top = max(float(r["value"]) for r in cp)
+            ps.append(Param("mem_bw", 0.5 * top, 4.0 * top, 1.1 * top, len(cp)))
+        sizes = sorted(b for b in (_fnum(r, "bytes") for r in cp) if b)
+        if len(set(sizes)) >= 3 and sizes[0] <= 2**20:
+            ps.append(Param("kernel_us", 0.1, 500.0, float(fam["kernel_us"]), sum(1 for b in sizes if b <= 2**22)))
+        else:
+            notes.append(f"kernel_us held at the family's {fam['kernel_us']:g}: no copy sweep down to 1 MiB")
+    at = [r for r in rows if r["kind"] == "attention" and r["metric"] == "tflops"]
+    if at:
+        ps.append(Param("attn_eff", 0.01, 1.0, float(fam["attn_eff"]), len(at)))
+    ar = [r for r in rows if r["kind"] == "allreduce" and r["metric"] in ("busbw_gbps", "latency_us")]
+    if ar:
+        ps.append(Param("allreduce_eff", 0.02, 1.6, 0.7, len(ar)))
+        sizes = sorted({_fnum(r, "bytes") or 0 for r in ar})
+        if len(sizes) >= 2 and sizes[0] <= 2**20:
+            ps.append(Param("allreduce_latency_us", 1.0, 2000.0, 20.0, sum(1 for s in sizes if s <= 2**20)))
+    sv = [r for r in rows if r["kind"] in SERVING_KINDS]
+    if sv:
+        ps.append(Param("maturity", 0.05, 1.5, 0.6, len(sv), stage=2))
+    return ps, notes
+
+
+# --------------------------------------------------------------------------- predictions
+def _with(catalog: Any, hw: str, values: dict[str, float], rows: int, *, source: str = "fit",
+          basis: str = "microbenchmarks", sds: dict[str, float] | None = None,
+          counts: dict[str, int] | None = None) -> Any:
+    """``catalog`` with ``values`` applied to chip ``hw``: measured peaks in its record, the rest a calibration."""
+    from suanli.catalog.calibration import ChipCalibration
+    from suanli.catalog.schema import Figure
+
+    acc = catalog.accelerator(hw)
+    upd: dict[str, Any] = {}
+    params: dict[str, dict] = {}
+    measured: list[str] = []
+    for k, v in values.items():
+        if k.startswith("peak."):
+            d = k.split(".", 1)[1]
+            upd[PEAK_FIELDS[d]] = Figure(value=float(v), confidence="measured", source=f"suanli calibrate: {source}",
+                                         note="effective peak: the large-GEMM rate the records show (not a datasheet "
+                                              "figure); matmul efficiency taken as 1 for it")
+            params[f"matmul_eff.{d}"] = {"value": 1.0, "rows": (counts or {}).get(k, 1),
+                                         "note": "1 by definition: the peak is the measured effective one"}
+            measured.append(PEAK_FIELDS[d])
+        elif k == "mem_bw":
+            upd["mem_bw_tbps"] = Figure(value=float(v), confidence="measured", source=f"suanli calibrate: {source}",
+                                        note="effective bandwidth: the copy rate the records show (2 x bytes / s)")
+            params["mem_eff"] = {"value": 1.0, "rows": (counts or {}).get(k, 1),
+                                 "note": "1 by definition: the bandwidth is the measured effective one"}
+            measured.append("mem_bw_tbps")
+        else:
+            params[k] = {"value": float(v), "rows": (counts or {}).get(k, 1)}
+            if sds and sds.get(k) is not None:
+                params[k]["sd"] = float(sds[k])
+    cal = ChipCalibration(hardware=acc.id, source=source, date=dt.date.today().isoformat(), basis=basis,
+                          rows=max(rows, 1), params=params, measured_peaks=tuple(measured))
+    accs = dict(catalog.accelerators)
+    if upd:
+        accs[acc.id] = acc.model_copy(update=upd)
+    cals = dict(getattr(catalog, "calibrations", {}) or {})
+    cals[acc.id] = cal
+    return dataclasses.replace(catalog, accelerators=accs, calibrations=cals)
+
+
+def predict(row: dict, catalog: Any, params: dict) -> float:
+    """A record's prediction at kernel level where the validator is asymptotic (memcopy, attention), else its own."""
+    from suanli.perf.hardware import HardwareSpec
+
+    kind = row["kind"]
+    if kind in ("memcopy", "attention"):
+        hw = HardwareSpec.from_catalog(catalog, row["hardware"], chips=1, params=params)
+        if kind == "memcopy":
+            if row["metric"] != "tbps":
+                raise Skip(f"metric {row['metric']} not predicted for memcopy")
+            b = _fnum(row, "bytes")
+            rate = float(hw.mem_rate()) * hw.ranks_per_chip
+            if not b:
+                return rate / 1e12
+            t = 2 * b / rate + float(hw.kernel_us) * 1e-6
+            return 2 * b / t / 1e12
+        if row["metric"] != "tflops":
+            raise Skip("attention rows: only prefill (tflops) rows are predicted")
+        return float(hw.attn_rate("bf16", serving=False)) * hw.ranks_per_chip / 1e12
+    return predict_row(row, catalog, params)
+
+
+def _log_res(rows: list[dict], cat: Any, params: dict) -> np.ndarray:
+    out = []
+    for r in rows:
+        try:
+            p = predict(r, cat, params)
+        except Skip:
+            out.append(0.0)
+            continue
+        m = float(r["value"])
+        lr = math.log(max(p, 1e-12) / m)
+        out.append(-lr if r["metric"] in ("e2e_latency_s", "latency_us", "ttft_ms", "tpot_ms") else lr)
+    return np.asarray(out)
+
+
+def _fit(rows: list[dict], ps: list[Param], make_cat: Callable[[dict], Any], params: dict) -> tuple[dict, dict]:
+    from scipy.optimize import least_squares
+
+    def f(x: np.ndarray) -> np.ndarray:
+        return _log_res(rows, make_cat({p.name: v for p, v in zip(ps, x)}), params)
+
+    # peaks and bandwidths in log space so that the fit is scale-free
+    x0 = np.array([p.start for p in ps])
+    lo = np.array([p.low for p in ps])
+    hi = np.array([p.high for p in ps])
+    sol = least_squares(f, x0, bounds=(lo, hi), loss=LOSS, f_scale=F_SCALE, x_scale=np.maximum(np.abs(x0), 1e-3),
+                        diff_step=1e-4, max_nfev=400)
+    n, k = len(rows), len(ps)
+    res = sol.fun
+    s2 = float(res @ res) / max(n - k, 1)
+    J = sol.jac
+    try:
+        cov = np.linalg.pinv(J.T @ J) * s2
+        sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+    except np.linalg.LinAlgError:
+        sd = np.full(k, np.nan)
+    return ({p.name: float(v) for p, v in zip(ps, sol.x)},
+            {p.name: (float(s) if math.isfinite(s) else None) for p, s in zip(ps, sd)})
+
+
+# --------------------------------------------------------------------------- the result
+@dataclass
+class CalibrationResult:
+    """A chip's fitted parameters, the overlay that carries them, and the errors before and after."""
+
+    hardware: str
+    values: dict[str, float]
+    sd: dict[str, float | None]
+    rows_used: list[str]
+    skipped: list[tuple[str, str]]
+    notes: list[str]
+    before: dict[str, float | None]       # row id -> APE with the catalog as it was
+    after: dict[str, float | None]        # row id -> APE with the calibration (in-sample)
+    calibration: Any = None
+    accelerator_update: dict = field(default_factory=dict)
+    out_of_fold: dict[str, float] = field(default_factory=dict)
+
+    @staticmethod
+    def _mape(apes: dict[str, float | None]) -> float | None:
+        a = [v for v in apes.values() if v is not None]
+        return round(float(np.mean(a)), 4) if a else None
+
+    def summary(self) -> dict:
+        return {"rows": len(self.rows_used), "mape_before": self._mape(self.before),
+                "mape_after": self._mape(self.after),
+                "mape_out_of_fold": self._mape(self.out_of_fold) if self.out_of_fold else None,
+                "skipped": len(self.skipped)}
+
+    def overlay(self) -> dict:
+        """The overlay document (``--catalog``): measured figures and the calibration record."""
+        doc: dict[str, Any] = {}
+        if self.accelerator_update:
+            doc["accelerators"] = [{"id": self.hardware, **self.accelerator_update}]
+        doc["calibrations"] = [self.calibration.model_dump(mode="json", exclude_none=True)]
+        return doc
+
+    def overlay_yaml(self) -> str:
+        import yaml
+
+        head = (f"# Calibration of {self.hardware} by `suanli calibrate`: the chip's own efficiency parameters,\n"
+                "# fitted on measured records (source below). Load with --catalog; regenerate, do not edit by hand.\n")
+        return head + yaml.safe_dump(self.overlay(), sort_keys=False, allow_unicode=True, width=110)
+
+    def to_dict(self) -> dict:
+        return {"hardware": self.hardware, "summary": self.summary(),
+                "params": {k: {"value": v, "sd": self.sd.get(k)} for k, v in self.values.items()},
+                "calibration": self.calibration.model_dump(mode="json") if self.calibration else None,
+                "accelerator_update": self.accelerator_update, "notes": self.notes,
+                "skipped": [{"id": i, "reason": r} for i, r in self.skipped],
+                "rows": [{"id": i, "ape_before": self.before.get(i), "ape_after": self.after.get(i),
+                          "ape_out_of_fold": self.out_of_fold.get(i)} for i in self.rows_used]}
+
+
+def _apes(rows: list[dict], cat: Any, params: dict) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for r in rows:
+        try:
+            p = predict(r, cat, params)
+            out[r["id"]] = abs(p - float(r["value"])) / float(r["value"])
+        except (Skip, SuanliError):
+            out[r["id"]] = None
+    return out
+
+
+def _usable(rows: list[dict], catalog: Any, hw: str) -> tuple[list[dict], list[tuple[str, str]]]:
+    """Rows of chip ``hw`` with a kind calibration uses and a positive value; the rest with reasons."""
+    keep, skipped = [], []
+    for r in rows:
+        if r.get("hardware") != hw:
+            continue
+        kind = r.get("kind", "")
+        v = _fnum(r, "value")
+        if v is None or v <= 0:
+            skipped.append((r["id"], f"value {r.get('value')!r} is not a number > 0"))
+        elif kind == "train":
+            skipped.append((r["id"], "training rows are not used by chip calibration (suanli.perf.calibrate fits "
+                                      "training parameters per family)"))
+        elif kind in MICRO_KINDS or kind in SERVING_KINDS or kind == "attention":
+            keep.append(r)
+        else:
+            skipped.append((r["id"], f"kind {kind!r} is not calibrated"))
+    return keep, skipped
+
+
+def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, source: str = "records",
+              params: dict | None = None, folds: int = 0) -> CalibrationResult:
+    """Fit chip ``hardware``'s parameters on its records (all one chip when ``hardware`` is None).
+
+    ``folds`` > 1 also reports out-of-fold errors: each fold refitted without
+    its rows and predicted (the error band then says out-of-fold).
+    """
+    from suanli.catalog.calibration import ChipCalibration, ErrorBandRecord
+    from suanli.perf.hardware import family_of, load_params
+
+    hws = sorted({r.get("hardware", "") for r in rows})
+    if hardware is None:
+        if len(hws) != 1:
+            raise SuanliError(f"the records hold {len(hws)} accelerators ({', '.join(hws[:6])}"
+                              f"{' ...' if len(hws) > 6 else ''}); calibration fits one chip",
+                              hint="choose one with --hardware ID")
+        hardware = hws[0]
+    acc = catalog.accelerator(hardware)
+    hw = acc.id
+    p = params or load_params()
+    fam = p["families"][family_of(acc.id, acc.stack, p)]
+    use, skipped = _usable(rows, catalog, hw)
+    if not use:
+        raise SuanliError(f"no usable record of {hw} among {len(rows)} rows",
+                          hint=f"the records' hardware ids: {', '.join(hws[:8])}")
+    ps, notes = choose_params(use, acc, fam)
+    if acc.mem_bw_tbps.value is None and not any(x.name == "mem_bw" for x in ps):
+        raise SuanliError(f"{hw} has no memory bandwidth in the catalog and the records have no memcopy rows",
+                          hint="add memcopy records (suanli bench micro) or the figure with --catalog")
+    stage1 = [x for x in ps if x.stage == 1]
+    rows1 = [r for r in use if r["kind"] not in SERVING_KINDS]
+    # drop what the rows cannot carry: never as many parameters as rows
+    for optional in ("allreduce_latency_us", "kernel_us", "matmul_m_half"):
+        if len(rows1) > len(stage1):
+            break
+        stage1 = [x for x in stage1 if x.name != optional]
+        notes.append(f"{optional} held at its prior: too few rows for it")
+    if stage1 and len(rows1) <= len(stage1):
+        raise SuanliError(f"{len(rows1)} microbenchmark rows of {hw} cannot fit {len(stage1)} parameters "
+                          f"({', '.join(x.name for x in stage1)})",
+                          hint="add records (suanli bench micro writes ~40), or fewer kinds of them")
+    counts = {x.name: x.rows for x in ps}
+
+    def cat_for(vals: dict[str, float], basis: str = "microbenchmarks") -> Any:
+        return _with(catalog, hw, vals, len(use), source=source, basis=basis, counts=counts)
+
+    # peaks unknown to the catalog need a value before any row can be predicted: start from the prior
+    start = {x.name: x.start for x in stage1}
+    values: dict[str, float] = {}
+    sds: dict[str, float | None] = {}
+    if stage1:
+        values, sds = _fit(rows1, stage1, lambda v: cat_for(v), p)
+    elif any(x.name.startswith("peak.") for x in ps):
+        values = start
+    stage2 = [x for x in ps if x.stage == 2]
+    rows2 = [r for r in use if r["kind"] in SERVING_KINDS]
+    if stage2 and rows2:
+        if acc.peak("bf16").value is None and acc.peak("fp16").value is None and acc.peak("int8").value is None \
+                and not any(k.startswith("peak.") for k in values):
+            skipped += [(r["id"], "no compute peak known or measured: serving rows cannot be predicted")
+                        for r in rows2]
+            stage2, rows2 = [], []
+        else:
+            v2, s2 = _fit(rows2, stage2, lambda v: cat_for({**values, **v}, "serving"), p)
+            values.update(v2)
+            sds.update(s2)
+    basis = ("microbenchmarks+serving" if rows1 and rows2 else "serving" if rows2 else "microbenchmarks")
+    before = _apes(use, catalog, p) if _predictable(catalog, hw) else {r["id"]: None for r in use}
+    final = _with(catalog, hw, values, len(use), source=source, basis=basis, sds=sds, counts=counts)
+    after = _apes(use, final, p)
+    oof: dict[str, float] = {}
+    if folds > 1 and len(use) >= 2 * folds:
+        oof = _out_of_fold(use, catalog, hw, folds, source, p)
+    band_src = oof if oof else after
+    band = [v for v in band_src.values() if v is not None]
+    cal: ChipCalibration = final.calibrations[hw]
+    cal = cal.model_copy(update={
+        "error_band": ErrorBandRecord(mape=round(float(np.mean(band)), 4) if band else None, n=len(band),
+                                      basis=f"out-of-fold ({folds} folds)" if oof else "in-sample"),
+        "generated_by": "suanli calibrate", "notes": "; ".join(notes) or None,
+        "params": {k: (v.model_copy(update={"sd": round(sds[k], 6)}) if sds.get(k) is not None else v)
+                   for k, v in cal.params.items()},
+    })
+    upd = {}
+    new_acc = final.accelerators[hw]
+    for f_ in cal.measured_peaks:
+        fig = getattr(new_acc, f_)
+        sd = sds.get("mem_bw" if f_ == "mem_bw_tbps" else "peak." + next(d for d, n in PEAK_FIELDS.items() if n == f_))
+        upd[f_] = {"value": round(fig.value, 4), "confidence": "measured", "source": fig.source,
+                   "note": fig.note + (f"; standard error {sd:.3g}" if sd else "")}
+    return CalibrationResult(hw, values, sds, [r["id"] for r in use], skipped, notes, before, after, cal, upd, oof)
+
+
+def _predictable(catalog: Any, hw: str) -> bool:
+    acc = catalog.accelerator(hw)
+    return (acc.mem_bw_tbps.value is not None and acc.mem_capacity_gb.value is not None
+            and any(acc.peak(d).value is not None for d in ("bf16", "fp16", "int8", "fp8")))
+
+
+def _out_of_fold(rows: list[dict], catalog: Any, hw: str, k: int, source: str, params: dict) -> dict[str, float]:
+    """APE of each row predicted by a calibration fitted without its fold (folds from the row id)."""
+    out: dict[str, float] = {}
+    for f in range(k):
+        test = [r for r in rows if zlib.crc32(r["id"].encode()) % k == f]
+        train = [r for r in rows if zlib.crc32(r["id"].encode()) % k != f]
+        if not test or not train:
+            continue
+        try:
+            res = calibrate(train, catalog, hardware=hw, source=source, params=params)
+        except SuanliError:
+            continue
+        cat = catalog_with(catalog, res)
+        for r, ape in _apes(test, cat, params).items():
+            if ape is not None:
+                out[r] = ape
+    return out
+
+
+def catalog_with(catalog: Any, res: CalibrationResult) -> Any:
+    """``catalog`` with a calibration result applied (as loading its overlay would)."""
+    from suanli.catalog.schema import Figure
+
+    accs = dict(catalog.accelerators)
+    if res.accelerator_update:
+        accs[res.hardware] = accs[res.hardware].model_copy(
+            update={k: Figure(**v) for k, v in res.accelerator_update.items()})
+    cals = dict(getattr(catalog, "calibrations", {}) or {})
+    cals[res.hardware] = res.calibration
+    return dataclasses.replace(catalog, accelerators=accs, calibrations=cals)
