@@ -144,7 +144,7 @@ def test_serving_more_chips_never_less_total_throughput(case, n, k, scenario, is
 
 @lru_cache(maxsize=None)
 def _serve_ctx(hw, model, chips):
-    req = Request(hw, model, chips=chips, isl=2048, osl=512, tpot_slo_ms=60.0, ttft_slo_ms=4000.0)
+    req = Request(hw, model, chips=chips, isl=2048, osl=512, tpot_slo_ms=60.0, ttft_slo_ms=4000.0, scenario="offline")
     return prepare(CAT, req), req
 
 

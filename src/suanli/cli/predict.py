@@ -36,6 +36,26 @@ EP = typer.Option(None, "--ep", help="Fix expert parallelism.")
 DP = typer.Option(None, "--dp", help="Fix attention data parallelism (DeepSeek-style).")
 SPEC = typer.Option(None, "--spec-decode", help="Speculative decoding, e.g. mtp1, mtp3.")
 PARAMS = typer.Option(None, "--perf-params", help="YAML overriding model parameters (efficiencies, maturity...).")
+ISL_CV = typer.Option(0.0, "--isl-cv", help="Spread of input lengths, std / mean (0: all requests the same).")
+OSL_CV = typer.Option(0.0, "--osl-cv", help="Spread of output lengths, std / mean (e.g. 1.1 for MLPerf DeepSeek-R1).")
+OSL_MAX = typer.Option(None, "--osl-max", help="Longest output (a benchmark's cap), tokens.")
+LENGTHS = typer.Option(None, "--lengths", help="CSV of requests (columns isl,osl in tokens): sets --isl/--osl and "
+                                               "their spread from the data.")
+MAX_BATCH = typer.Option(None, "--max-batch-per-rank", help="Engine cap on sequences per rank (default: the engine's).")
+MAX_TOKENS = typer.Option(None, "--max-num-tokens", help="Engine cap on tokens per step per rank (default: the engine's).")
+CHUNKED = typer.Option(None, "--chunked-prefill/--no-chunked-prefill", help="Chunked prefill (default: the engine's).")
+MAX_SEQ = typer.Option(None, "--max-seq-len", help="Engine cap on input + output tokens of one request.")
+
+
+def _lengths(path: Optional[Path], kw: dict) -> dict:
+    """``kw`` with isl/osl and their spread taken from a CSV of request lengths, when one is given."""
+    if path is None:
+        return kw
+    from suanli.catalog.load import read_text
+    from suanli.perf.lengths import parse_lengths_csv
+
+    stats = parse_lengths_csv(read_text(path, hint="a CSV with columns isl,osl (tokens per request)"), str(path))
+    return {**kw, **stats}
 
 
 def _catalog(paths: Optional[list[Path]]) -> Any:
@@ -104,6 +124,18 @@ def _show(pred: Any, title: str) -> None:
         console.print(f"[bold]scenario[/]: {c['scenario']}" + (f"; SLOs: {', '.join(slos)}" if slos else ""))
     for d in c.get("defaults") or []:
         console.print(f"[dim]default:[/] {d}", highlight=False)
+    ln, lim = c.get("lengths") or {}, c.get("engine_limits") or {}
+    if ln:
+        console.print(f"[bold]lengths[/]: isl cv {fmt(ln['isl_cv'])}, osl cv {fmt(ln['osl_cv'])}"
+                      + (f", osl max {fmt(ln['osl_max'])}" if ln.get("osl_max") else "")
+                      + f"; decode reads {fmt(ln['decode_ctx'])} tokens of context per request, "
+                      f"KV reserved {fmt(ln['kv_tokens'])} tokens per request", highlight=False)
+    if lim:
+        src = lim.get("source", {})
+        console.print("[bold]engine limits[/]: " + ", ".join(f"{k} {fmt(lim[k]) if not isinstance(lim[k], bool) else lim[k]}"
+                                                            f" ({src.get(k, '')})"
+                                                            for k in ("max_batch_per_rank", "max_num_tokens",
+                                                                      "chunked_prefill")), highlight=False)
     cfg = ", ".join(f"{k}={fmt(c[k])}" for k in ("tp", "pp", "ep", "dp", "instances", "batch_per_chip", "accept_length")
                     if k in c)
     console.print(f"[bold]configuration[/]: {cfg}; dtypes {c.get('dtypes')}; system {c.get('system')}")
@@ -139,9 +171,19 @@ def serve(
         None, "--arrival-rate", help="Requests/s arriving across all chips (Poisson): p99 latencies at this load."),
     system: Optional[str] = SYSTEM, engine: Optional[str] = ENGINE, tp: Optional[int] = TP, pp: Optional[int] = PP,
     ep: Optional[int] = EP, dp: Optional[int] = DP, spec_decode: Optional[str] = SPEC,
+    isl_cv: float = ISL_CV, osl_cv: float = OSL_CV, osl_max: Optional[float] = OSL_MAX,
+    lengths: Optional[Path] = LENGTHS, max_batch_per_rank: Optional[int] = MAX_BATCH,
+    max_num_tokens: Optional[int] = MAX_TOKENS, chunked_prefill: Optional[bool] = CHUNKED,
+    max_seq_len: Optional[int] = MAX_SEQ,
     perf_params: Optional[Path] = PARAMS, catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION,
 ) -> None:
     """Best serving configuration: tokens/s per chip, TTFT, TPOT, memory, bottlenecks, error band.
+
+    Request lengths vary in real workloads: --isl-cv/--osl-cv/--osl-max (or
+    --lengths FILE, one request per row) make decode read the token-weighted
+    context and size the KV cache for the long requests. Engine limits
+    (--max-batch-per-rank, --max-num-tokens, --no-chunked-prefill) default to
+    the --engine's profile.
 
     Settings you leave out (tp, pp, ep, dp, batch) are searched. The scenario
     defaults to server (Poisson arrivals, SLOs at p99, TTFT p99 limited to 6 s
@@ -154,16 +196,21 @@ def serve(
       suanli predict serve --hardware h200-sxm --chips 16 --model deepseek-v3 --ttft-slo-ms 2000 --tpot-slo-ms 50
       suanli predict serve -H h200-sxm -n 8 -m llama-3.1-70b --arrival-rate 20 --ttft-slo-ms 2000
       suanli predict serve -H ascend-910c -n 16 -m deepseek-v3 --weight-dtype int8 --disagg --json
+      suanli predict serve -H b200 -n 8 -m deepseek-v3 --weight-dtype fp4 --isl 804 --osl 3736 --osl-cv 1.11 --osl-max 20000 --engine trt-llm --max-batch-per-rank 512
     """
     from suanli.perf.search import predict_serve
 
     check_choice("--scenario", scenario.lower() if scenario else None, ("offline", "server"))
     cat, params = _catalog(catalog), _params(perf_params)
-    req = _request(cat, params, hardware=hardware, model=model, chips=chips, isl=isl, osl=osl, weight_dtype=weight_dtype,
+    req = _request(cat, params, hardware=hardware, model=model, chips=chips, weight_dtype=weight_dtype,
                    act_dtype=act_dtype, kv_dtype=kv_dtype, ttft_slo_ms=ttft_slo_ms, tpot_slo_ms=tpot_slo_ms,
                    concurrency=concurrency, disagg=disagg, scenario=scenario, system=system, engine=engine,
                    tp=tp, pp=pp, ep=ep, dp=dp, spec_decode=spec_decode, attn_dp=True if dp else None,
-                   arrival_rate=arrival_rate)
+                   arrival_rate=arrival_rate,
+                   **_lengths(lengths, dict(isl=isl, osl=osl, isl_cv=isl_cv, osl_cv=osl_cv, osl_max=osl_max)),
+                   max_batch_per_rank=max_batch_per_rank, max_num_tokens=max_num_tokens,
+                   chunked_prefill=chunked_prefill, max_seq_len=max_seq_len)
+    isl, osl = req.isl, req.osl
     pred = predict_serve(cat, req, params=params)
     if json_out:
         print_json(pred.to_dict())

@@ -182,27 +182,17 @@ def _pct(x: Optional[float]) -> str:
 
 
 def _write_artifacts(rep: Any, file: Path, cat: Any, report: Optional[Path], bands: Optional[Path], folds: int) -> None:
-    import yaml
+    from suanli.perf.accuracy import write_artifacts
+    from suanli.perf.validate import read_records
 
-    from suanli.perf.calibrate import cross_validate
-    from suanli.perf.hardware import _packaged_optional
-    from suanli.perf.validate import error_bands, read_records, render_markdown, with_out_of_fold
-
-    oof = cross_validate(read_records(file), cat, k=folds) if folds > 1 else {}
-    oof_ape = with_out_of_fold(rep, oof)
-    if report:
-        fitted = _packaged_optional("calibration.yaml").get("fitted")
-        cmd = f"suanli validate {file} --report {report}" + (f" --bands {bands}" if bands else "")
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(render_markdown(rep, oof_ape=oof_ape, fitted=fitted, command=cmd, folds=folds) + "\n",
-                          encoding="utf-8")
-        err_console.print(f"wrote {report}")
-    if bands:
-        doc = error_bands(rep, oof_ape)
-        doc = {"generated_by": f"suanli validate {file} --bands {bands}", **doc}
-        bands.write_text("# Error bands per hardware family / vendor and kind. Regenerate; do not edit.\n"
-                         + yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-        err_console.print(f"wrote {bands}")
+    cmd = f"suanli validate {file}" + (f" --report {report}" if report else "") + (f" --bands {bands}" if bands else "")
+    # grouped cross-validation refits the model once per publication and per engine: minutes, so say where it is
+    with err_console.status("cross-validating") as status:
+        write_artifacts(rep, read_records(file), cat, report_path=report, bands_path=bands, folds=folds,
+                        command=cmd, progress=lambda what: status.update(f"cross-validating: {what[:70]}"))
+    for p in (report, bands):
+        if p:
+            err_console.print(f"wrote {p}")
 
 
 def register(app: typer.Typer) -> None:

@@ -221,19 +221,34 @@ def _select(ev: Evaluation, ok: np.ndarray, score: np.ndarray) -> int | None:
 
 
 def _band(params: dict, hw: HardwareSpec, kind: str) -> tuple[ErrorBand | None, list[str]]:
-    """Error band of the hardware family and kind, and extrapolation warnings."""
+    """Error band of the hardware family and kind, and extrapolation warnings.
+
+    A family with no serving measurement takes the widest band of the validation report.
+    """
     from suanli.perf.hardware import _packaged_optional
 
     bands = _packaged_optional("error_bands.yaml")
     warns: list[str] = []
     groups = bands.get("groups", {})
-    for key in (f"family={hw.family}|kind={kind}", f"vendor={hw.vendor}|kind={kind}", f"kind={kind}", "all"):
-        g = groups.get(key)
-        if g and g.get("mape") is not None:
-            band = ErrorBand(g["mape"], int(g.get("n", 0)), key)
-            break
+    serving = kind in ("serve", "prefill", "decode")
+    measured_families = bands.get("measured_families")
+    band = None
+    if serving and measured_families is not None and hw.family not in measured_families and bands.get("widest"):
+        w = bands["widest"]
+        band = ErrorBand(w.get("mape"), int(w.get("n", 0)), w.get("group", "widest"), p80=w.get("p80"),
+                         coverage=w.get("coverage"),
+                         note=f"no serving measurement of the {hw.family} family: the widest band of the validation set")
+        warns.append(f"extrapolation: no serving measurement of the {hw.family} family; the error band is the "
+                     f"widest of the validation set ({w.get('group')})")
     else:
-        band = None
+        keys = [f"family={hw.family}|kind={kind}"] + ([f"family={hw.family}|kind=serving"] if serving else []) \
+            + [f"vendor={hw.vendor}|kind={kind}"] + ([f"vendor={hw.vendor}|kind=serving"] if serving else []) \
+            + [f"kind={kind}"] + (["kind=serving"] if serving else []) + ["all"]
+        for key in keys:
+            g = groups.get(key)
+            if g and g.get("mape") is not None:
+                band = ErrorBand(g["mape"], int(g.get("n", 0)), key, p80=g.get("p80"), coverage=g.get("coverage"))
+                break
     measured = set(bands.get("measured_stacks", []))
     if measured and hw.stack not in measured:
         warns.append(f"extrapolation: no serving measurement on the {hw.stack} stack; the {hw.stack} "
@@ -246,10 +261,13 @@ def _band(params: dict, hw: HardwareSpec, kind: str) -> tuple[ErrorBand | None, 
 
 
 def _with_band(pred: Prediction, band: ErrorBand | None, metric: str) -> None:
+    """Set the band's low / high around the prediction: ``v e^-p80 .. v e^p80`` (or +-MAPE without p80)."""
     if band is None:
         return
     v = pred.metrics.get(metric)
-    if v is not None and band.mape is not None:
+    if v is not None and band.p80 is not None:
+        band.low, band.high = v * float(np.exp(-band.p80)), v * float(np.exp(band.p80))
+    elif v is not None and band.mape is not None:
         band.low, band.high = v * (1 - band.mape), v * (1 + band.mape)
     pred.error_band = band
 

@@ -245,9 +245,13 @@ class ErrorBand:
     group: str
     low: float | None = None
     high: float | None = None
+    p80: float | None = None         # 80th percentile of |ln(predicted / measured)| (sets low / high)
+    coverage: float | None = None    # share of the group's held-out rows inside the band
+    note: str | None = None          # why this band (e.g. the widest: no measurement of the family)
 
     def to_dict(self) -> dict:
-        return {"mape": self.mape, "n": self.n, "group": self.group, "low": self.low, "high": self.high}
+        return {"mape": self.mape, "n": self.n, "group": self.group, "low": self.low, "high": self.high,
+                "p80": self.p80, "coverage": self.coverage, "note": self.note}
 
 
 @dataclass
