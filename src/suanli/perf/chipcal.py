@@ -67,6 +67,8 @@ def apply_calibration(cal: Any, fd: dict, mat: dict, comm: dict) -> tuple[dict, 
     fd["matmul_eff"] = dict(fd.get("matmul_eff") or {})
     comm = copy.deepcopy(comm)
     effs = []
+    if "matmul_eff.any" in cal.params:  # measured for every format: the family's per-format values give way
+        fd["matmul_eff"] = {}
     for name, prm in cal.params.items():
         v = float(prm.value)
         if name.startswith("matmul_eff."):
@@ -115,18 +117,28 @@ def choose_params(rows: list[dict], acc: Any, fam: dict) -> tuple[list[Param], l
     ps: list[Param] = []
     notes: list[str] = []
     gemm = [r for r in rows if r["kind"] == "gemm" and r["metric"] == "tflops"]
-    for d in sorted({_dtype(r) for r in gemm}):
-        if d not in PEAK_FIELDS:
-            notes.append(f"gemm rows in {d}: no {d} peak field in the catalog; not used")
-            continue
-        rs = [r for r in gemm if _dtype(r) == d]
-        peak = acc.peak(d).value
-        if peak is not None and acc.peak(d).confidence != "measured":
+    by_dt = {d: [r for r in gemm if _dtype(r) == d] for d in sorted({_dtype(r) for r in gemm})}
+    known = {d: rs for d, rs in by_dt.items() if acc.peak(d).value is not None and acc.peak(d).confidence != "measured"}
+    unknown = {d: rs for d, rs in by_dt.items() if d not in known}
+    # efficiencies: one per format when every format has two rows or more, else one for all (matmul_eff.any)
+    pooled = [] if len(known) > 1 and all(len(rs) >= 2 for rs in known.values()) else list(known)
+    for d, rs in known.items():
+        if d not in pooled:
             start = float(fam["matmul_eff"].get(d, fam["matmul_eff"].get("any", 0.6)))
             ps.append(Param(f"matmul_eff.{d}", 0.02, 1.0, min(max(start, 0.05), 0.99), len(rs)))
-        else:
-            top = max(float(r["value"]) for r in rs)
-            ps.append(Param(f"peak.{d}", 0.5 * top, 4.0 * top, 1.1 * top, len(rs)))
+    if pooled:
+        start = float(fam["matmul_eff"].get("any", 0.6))
+        ps.append(Param("matmul_eff.any", 0.02, 1.0, min(max(start, 0.05), 0.99), sum(len(known[d]) for d in pooled)))
+        if len(pooled) > 1:
+            notes.append(f"one matmul efficiency for {', '.join(pooled)} (too few rows to tell the formats apart)")
+    # effective peaks of formats the catalog lacks: BF16 and FP16 share one (the same units run both)
+    groups: dict[str, list[str]] = {}
+    for d in unknown:
+        groups.setdefault("16bit" if d in ("bf16", "fp16") else d, []).append(d)
+    for g, ds in groups.items():
+        rs = [r for d in ds for r in unknown[d]]
+        top = max(float(r["value"]) for r in rs)
+        ps.append(Param(f"peak.{g}", 0.5 * top, 4.0 * top, 1.1 * top, len(rs)))
     ms = sorted({_fnum(r, "gemm_m") or 0 for r in gemm})
     if len(ms) >= 3 and ms[0] <= 64 and ms[-1] >= 1024:
         ps.append(Param("matmul_m_half", 1.0, 4096.0, float(fam["matmul_m_half"]),
@@ -175,13 +187,15 @@ def _with(catalog: Any, hw: str, values: dict[str, float], rows: int, *, source:
     measured: list[str] = []
     for k, v in values.items():
         if k.startswith("peak."):
-            d = k.split(".", 1)[1]
-            upd[PEAK_FIELDS[d]] = Figure(value=float(v), confidence="measured", source=f"suanli calibrate: {source}",
-                                         note="effective peak: the large-GEMM rate the records show (not a datasheet "
-                                              "figure); matmul efficiency taken as 1 for it")
-            params[f"matmul_eff.{d}"] = {"value": 1.0, "rows": (counts or {}).get(k, 1),
-                                         "note": "1 by definition: the peak is the measured effective one"}
-            measured.append(PEAK_FIELDS[d])
+            g = k.split(".", 1)[1]
+            for d in (("bf16", "fp16") if g == "16bit" else (g,)):
+                upd[PEAK_FIELDS[d]] = Figure(
+                    value=float(v), confidence="measured", source=f"suanli calibrate: {source}",
+                    note="effective peak: the large-GEMM rate the records show (not a datasheet figure); matmul "
+                         "efficiency taken as 1 for it" + ("; one figure for BF16 and FP16" if g == "16bit" else ""))
+                params[f"matmul_eff.{d}"] = {"value": 1.0, "rows": (counts or {}).get(k, 1),
+                                             "note": "1 by definition: the peak is the measured effective one"}
+                measured.append(PEAK_FIELDS[d])
         elif k == "mem_bw":
             upd["mem_bw_tbps"] = Figure(value=float(v), confidence="measured", source=f"suanli calibrate: {source}",
                                         note="effective bandwidth: the copy rate the records show (2 x bytes / s)")
@@ -377,7 +391,12 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
         raise SuanliError(f"{hw} has no memory bandwidth in the catalog and the records have no memcopy rows",
                           hint="add memcopy records (suanli bench micro) or the figure with --catalog")
     stage1 = [x for x in ps if x.stage == 1]
-    rows1 = [r for r in use if r["kind"] not in SERVING_KINDS]
+    rows1 = [r for r in use if r["kind"] not in SERVING_KINDS and _informs(r, ps)]
+    for r in use:
+        if r["kind"] not in SERVING_KINDS and r not in rows1:
+            skipped.append((r["id"], f"no parameter of the model predicts this {r['kind']} row "
+                                     f"({_dtype(r) if r['kind'] == 'gemm' else r['metric']})"))
+    use = rows1 + [r for r in use if r["kind"] in SERVING_KINDS]
     # drop what the rows cannot carry: never as many parameters as rows
     for optional in ("allreduce_latency_us", "kernel_us", "matmul_m_half"):
         if len(rows1) > len(stage1):
@@ -421,6 +440,9 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
     if folds > 1 and len(use) >= 2 * folds:
         oof = _out_of_fold(use, catalog, hw, folds, source, p)
     band_src = oof if oof else after
+    serving_ids = {r["id"] for r in rows2}
+    if serving_ids:  # a serving prediction's band: the serving rows' error
+        band_src = {k: v for k, v in band_src.items() if k in serving_ids}
     band = [v for v in band_src.values() if v is not None]
     cal: ChipCalibration = final.calibrations[hw]
     cal = cal.model_copy(update={
@@ -434,10 +456,28 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
     new_acc = final.accelerators[hw]
     for f_ in cal.measured_peaks:
         fig = getattr(new_acc, f_)
-        sd = sds.get("mem_bw" if f_ == "mem_bw_tbps" else "peak." + next(d for d, n in PEAK_FIELDS.items() if n == f_))
+        d_ = next((d for d, n in PEAK_FIELDS.items() if n == f_), "")
+        sd = sds.get("mem_bw") if f_ == "mem_bw_tbps" else (sds.get("peak." + d_) or sds.get("peak.16bit"))
         upd[f_] = {"value": round(fig.value, 4), "confidence": "measured", "source": fig.source,
                    "note": fig.note + (f"; standard error {sd:.3g}" if sd else "")}
     return CalibrationResult(hw, values, sds, [r["id"] for r in use], skipped, notes, before, after, cal, upd, oof)
+
+
+def _informs(row: dict, ps: list[Param]) -> bool:
+    """Whether some fitted parameter shapes this micro row's prediction (fp32 GEMMs have no peak field)."""
+    names = {p.name for p in ps}
+    k = row["kind"]
+    if k == "gemm":
+        d = _dtype(row)
+        return row["metric"] == "tflops" and d in PEAK_FIELDS and bool(
+            names & {f"matmul_eff.{d}", "matmul_eff.any", f"peak.{d}", "peak.16bit"})
+    if k == "memcopy":
+        return row["metric"] == "tbps" and bool(names & {"mem_eff", "mem_bw"})
+    if k == "attention":
+        return row["metric"] == "tflops" and "attn_eff" in names
+    if k == "allreduce":
+        return "allreduce_eff" in names
+    return False
 
 
 def _predictable(catalog: Any, hw: str) -> bool:
@@ -476,3 +516,29 @@ def catalog_with(catalog: Any, res: CalibrationResult) -> Any:
     cals = dict(getattr(catalog, "calibrations", {}) or {})
     cals[res.hardware] = res.calibration
     return dataclasses.replace(catalog, accelerators=accs, calibrations=cals)
+
+
+# --------------------------------------------------------------------------- error band of a calibrated chip
+def calibrated_band(cal: Any, band: Any, kind: str) -> tuple[Any, list[str]]:
+    """The error band a prediction on a calibrated chip carries, and what it rests on.
+
+    Kernel-level predictions (gemm, memcopy, ...) and serving predictions of a
+    chip calibrated on serving records take the calibration's own error. A chip
+    calibrated from microbenchmarks alone keeps the validation set's band for
+    serving (its engine's end-to-end maturity was not measured) and says so.
+    """
+    from suanli.perf.serving import ErrorBand
+
+    eb = cal.error_band
+    serving = kind in SERVING_KINDS
+    own = ErrorBand(eb.mape, eb.n, f"calibration of {cal.hardware} ({cal.basis}, {eb.basis})",
+                    note=cal.describe()) if eb.mape is not None else None
+    if not serving or cal.basis != "microbenchmarks":
+        return (own or band), []
+    note = (f"{cal.hardware} calibrated from microbenchmarks alone: kernel efficiencies measured"
+            + (f" (±{100 * eb.mape:.0f}% on {eb.n} records)" if eb.mape is not None else "")
+            + "; serving maturity not measured, so the serving band is the validation set's")
+    if band is not None:
+        band.group = f"{band.group}; calibrated from microbenchmarks alone"
+        band.note = note if not getattr(band, "note", None) else f"{band.note}; {note}"
+    return band, [note]

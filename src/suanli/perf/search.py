@@ -257,6 +257,11 @@ def _band(params: dict, hw: HardwareSpec, kind: str) -> tuple[ErrorBand | None, 
         warns.append(f"extrapolation: no measurement of any {hw.vendor} chip in the validation set")
     if hw.estimates:
         warns.append("figures of estimate confidence: " + ", ".join(hw.estimates))
+    if getattr(hw, "calibration", None) is not None:  # the chip's own measurements (suanli calibrate)
+        from suanli.perf.chipcal import calibrated_band
+
+        band, more = calibrated_band(hw.calibration, band, kind)
+        warns += more
     return band, warns
 
 

@@ -1,0 +1,177 @@
+"""Calibration: recovers known parameters from synthetic records made by the model itself, with noise."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from suanli.perf.chipcal import _with, calibrate, catalog_with, predict
+from suanli.perf.hardware import load_params
+
+TRUTH = {"matmul_eff.any": 0.8, "matmul_m_half": 40.0, "mem_eff": 0.7, "kernel_us": 5.0, "attn_eff": 0.5}
+NOISE = 0.03   # 3% log-normal measurement noise
+
+
+def _records(cat, hw: str, truth: dict, *, seed: int = 1, serving: bool = False, dtype: str = "bf16") -> list[dict]:
+    """What `suanli bench micro` would measure on a chip whose parameters are ``truth`` (plus noise)."""
+    p = load_params()
+    tc = _with(cat, hw, truth, 10)
+    rng = np.random.default_rng(seed)
+    rows: list[dict] = []
+
+    def add(r: dict) -> None:
+        r = {"hardware": hw, "chips": "1", **r}
+        r["id"] = f"SYN-{len(rows):03d}"
+        r["value"] = str(predict(r, tc, p) * float(np.exp(rng.normal(0, NOISE))))
+        rows.append(r)
+
+    for s in (512, 1024, 2048, 4096, 8192):
+        add({"kind": "gemm", "act_dtype": dtype, "gemm_m": str(s), "gemm_n": str(s), "gemm_k": str(s), "metric": "tflops"})
+    for m in (1, 8, 32, 128, 512):
+        add({"kind": "gemm", "act_dtype": dtype, "gemm_m": str(m), "gemm_n": "8192", "gemm_k": "8192", "metric": "tflops"})
+    for b in [2 ** k for k in range(14, 31, 2)]:
+        add({"kind": "memcopy", "bytes": str(b), "metric": "tbps"})
+    for s in (1024, 4096, 16384):
+        add({"kind": "attention", "act_dtype": "bf16", "isl": str(s), "seq_len": str(s), "metric": "tflops"})
+    if serving:
+        for bpc in (1, 4, 16, 64):
+            add({"kind": "decode", "model": "llama-3.1-8b", "weight_dtype": "bf16", "isl": "1024", "osl": "256",
+                 "tp": "1", "batch_per_chip": str(bpc), "scenario": "fixed", "metric": "output_tps_per_chip"})
+    return rows
+
+
+def test_recovers_kernel_parameters_within_their_uncertainty(catalog):
+    rows = _records(catalog, "ascend-910b3", TRUTH)
+    res = calibrate(rows, catalog, source="synthetic")
+    for name, true in TRUTH.items():
+        got, sd = res.values[name], res.sd[name]
+        assert sd is not None and sd > 0
+        assert abs(got - true) <= 3 * sd, (name, got, true, sd)
+    # the well-measured ones are tight: efficiency and bandwidth within a few percent
+    for name in ("matmul_eff.any", "mem_eff", "attn_eff"):
+        assert res.sd[name] / res.values[name] < 0.05
+    s = res.summary()
+    assert s["mape_after"] < NOISE * 1.5 < s["mape_before"]
+
+
+def test_recovers_serving_maturity_in_a_second_stage(catalog):
+    truth = {**TRUTH, "maturity": 0.55}
+    rows = _records(catalog, "ascend-910b3", truth, serving=True, seed=3)
+    res = calibrate(rows, catalog, source="synthetic")
+    assert res.calibration.basis == "microbenchmarks+serving"
+    assert abs(res.values["maturity"] - 0.55) <= 3 * res.sd["maturity"]
+    assert res.calibration.error_band.n == 4        # the band of a serving prediction: its serving rows
+
+
+def test_effective_peak_for_a_chip_with_none(catalog, tmp_path):
+    """A made-up chip with memory figures but no compute peak: the fit measures an effective peak."""
+    over = tmp_path / "chip.yaml"
+    over.write_text(yaml.safe_dump({"accelerators": [{
+        "id": "nopeak-1", "vendor": "Example", "name": "No-peak chip", "category": "chip", "mem_capacity_gb": 64,
+        "mem_bw_tbps": 1.6, "stack": "other", "sources": ["test chip"], "confidence": "estimate"}]}))
+    from suanli.catalog import get_catalog
+
+    cat = get_catalog((over,))
+    assert cat.accelerator("nopeak-1").bf16_tflops.value is None
+    truth = {"peak.16bit": 250.0, "matmul_m_half": 40.0, "mem_eff": 0.7, "kernel_us": 5.0, "attn_eff": 0.5}
+    rows = _records(cat, "nopeak-1", truth, seed=5)
+    res = calibrate(rows, cat, source="synthetic")
+    assert abs(res.values["peak.16bit"] - 250.0) <= 3 * res.sd["peak.16bit"]
+    assert res.accelerator_update["bf16_tflops"]["confidence"] == "measured"
+    assert res.calibration.measured_peaks == ("bf16_tflops", "fp16_tflops")
+
+
+def test_parameters_never_outnumber_rows(catalog):
+    from suanli.errors import SuanliError
+
+    rows = [{"id": "one", "kind": "memcopy", "hardware": "h200-sxm", "chips": "1", "bytes": "4294967296",
+             "metric": "tbps", "value": "4.0"}]
+    with pytest.raises(SuanliError, match="cannot fit"):
+        calibrate(rows, catalog)
+
+
+def test_several_chips_need_a_choice(catalog):
+    from suanli.errors import SuanliError
+
+    rows = _records(catalog, "ascend-910b3", TRUTH)[:3] + _records(catalog, "h20", TRUTH)[:3]
+    with pytest.raises(SuanliError, match="choose one with --hardware"):
+        calibrate(rows, catalog)
+
+
+@pytest.fixture()
+def chip_without_peak(tmp_path):
+    """Records of a chip with no compute peak, their calibration overlay, and the chip's own overlay."""
+    from suanli.bench.records import write_records
+    from suanli.catalog import get_catalog
+
+    chip = tmp_path / "chip.yaml"
+    chip.write_text(yaml.safe_dump({"accelerators": [{
+        "id": "nopeak-2", "vendor": "Example", "name": "No-peak chip 2", "category": "chip", "mem_capacity_gb": 64,
+        "mem_bw_tbps": 1.6, "stack": "other", "sources": ["test chip"], "confidence": "estimate"}]}))
+    cat = get_catalog((chip,))
+    truth = {"peak.16bit": 300.0, "matmul_m_half": 40.0, "mem_eff": 0.75, "kernel_us": 5.0, "attn_eff": 0.5}
+    csv = tmp_path / "runs.csv"
+    write_records(_records(cat, "nopeak-2", truth, seed=7), csv)
+    return chip, csv, tmp_path / "cal.yaml"
+
+
+def test_cli_overlay_makes_predict_serve_work_and_say_measured(run_cli, chip_without_peak):
+    chip, csv, out = chip_without_peak
+    code, _, err = run_cli("predict", "serve", "-H", "nopeak-2", "-m", "llama-3.1-8b", "-n", "1", "--weight-dtype",
+                           "bf16", "--catalog", str(chip))
+    assert code == 2 and "no dense compute peak" in err                # before: refused
+    code, stdout, err = run_cli("calibrate", str(csv), "-o", str(out), "--catalog", str(chip), "--json")
+    assert code == 0, err
+    d = json.loads(stdout)
+    assert d["summary"]["mape_after"] < 0.05
+    code, stdout, err = run_cli("predict", "serve", "-H", "nopeak-2", "-m", "llama-3.1-8b", "-n", "1",
+                                "--weight-dtype", "bf16", "--catalog", str(chip), "--catalog", str(out), "--json")
+    assert code == 0, err
+    pred = json.loads(stdout)
+    assert pred["metrics"]["output_tps_per_chip"] > 0
+    text = " ".join(pred["warnings"])
+    assert "measured figures" in text and "bf16 peak" in text
+    assert "calibrated from microbenchmarks alone" in pred["error_band"]["group"]
+
+
+def test_validate_before_and_after_shows_the_change(run_cli, catalog, tmp_path):
+    from suanli.bench.records import write_records
+
+    csv = tmp_path / "runs.csv"
+    write_records(_records(catalog, "ascend-910b3", TRUTH, seed=11), csv)
+    out = tmp_path / "cal.yaml"
+    assert run_cli("calibrate", str(csv), "-o", str(out))[0] == 0
+    code, before, _ = run_cli("validate", str(csv), "--json")
+    code2, after, _ = run_cli("validate", str(csv), "--catalog", str(out), "--json")
+    assert code == 0 and code2 == 0
+    b, a = json.loads(before)["summary"], json.loads(after)["summary"]
+    assert a["n"] == b["n"] > 0
+    assert a["mape"] < b["mape"]
+
+
+def test_overlay_roundtrip_equals_the_fit(catalog, tmp_path):
+    """Loading the written overlay gives the same predictions as the fitted result."""
+    from suanli.catalog import get_catalog
+
+    rows = _records(catalog, "ascend-910b3", TRUTH, seed=13)
+    res = calibrate(rows, catalog, source="synthetic")
+    out = tmp_path / "cal.yaml"
+    out.write_text(res.overlay_yaml())
+    loaded = get_catalog((out,))
+    p = load_params()
+    for r in rows[:6]:
+        assert predict(r, loaded, p) == pytest.approx(predict(r, catalog_with(catalog, res), p), rel=1e-6)
+
+
+def test_bad_overlay_parameter_is_a_data_error(tmp_path):
+    from suanli.catalog import get_catalog
+    from suanli.errors import DataError
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"calibrations": [{"hardware": "h20", "source": "x", "date": "2026-12-01",
+                                                      "basis": "microbenchmarks", "rows": 3,
+                                                      "params": {"mem_efff": {"value": 0.8, "rows": 3}}}]}))
+    with pytest.raises(DataError, match="unknown parameter 'mem_efff'"):
+        get_catalog((bad,))
