@@ -169,6 +169,10 @@ def create_app(*, token: str | None = None, max_body_bytes: int = MAX_BODY_BYTES
     def healthz() -> dict:
         return {"status": "ok", "version": __version__}
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
+
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str, request: Request) -> Response:
         asset = app.state.assets.get(name)

@@ -105,11 +105,13 @@
     $("#q").value = p.get("q") || ""; $("#category").value = p.get("category") || "";
     draw();
     if (p.get("hardware")) await openChip(p.get("hardware")).then(draw);
+    document.body.dataset.ready = "1";
   }
   async function openChip(id) {
     const d = await api("/catalog/" + encodeURIComponent(id));
     const a = d.accelerator, box = $("#detail");
     box.hidden = false; box.dataset.id = id;
+    box.scrollIntoView({block: "start"});
     $("#detail-title").textContent = chipLabel(a.id, a.name) + " — " + vendorName(a.vendor);
     const rows = [];
     Object.entries(a).forEach(([k, f]) => {
@@ -169,8 +171,8 @@
       x: c.points.map((p) => p.tps_per_user), y: c.points.map((p) => p.output_tps_per_chip), name: chipName(hid),
       mode: "lines+markers", line: {color: COLORS[i % COLORS.length]},
       hovertemplate: "%{x:.1f} tok/s/user<br>%{y:.0f} tok/s/chip<extra>" + esc(hid) + "</extra>"})),
-      {margin: {t: 10}, xaxis: {title: {text: T["compare.tps_user"]}, type: "log"}, yaxis: {title: {text: T["compare.tps_chip"]}},
-        legend: {orientation: "h"}}, PLOT_CFG);
+      {margin: {t: 30}, xaxis: {title: {text: T["compare.tps_user"]}, type: "log"}, yaxis: {title: {text: T["compare.tps_chip"]}},
+        legend: {orientation: "h", x: 0, y: 1.12}}, PLOT_CFG);
     Plotly.react("bars-chart", [{type: "bar", x: ok.map((r) => chipName(r.hardware)), y: ok.map((r) => r.metrics.output_tps_per_chip),
       marker: {color: ok.map((r, i) => COLORS[i % COLORS.length])},
       error_y: {type: "data", symmetric: false,
@@ -186,7 +188,7 @@
       return {x: ai, y: ai.map((x) => Math.min(peak, bw * x)), name: chipName(hid), mode: "lines",
         line: {color: COLORS[i % COLORS.length]}};
     }).filter(Boolean), {margin: {t: 10}, xaxis: {type: "log", title: {text: T["compare.intensity"]}},
-      yaxis: {type: "log", title: {text: T["compare.attainable"]}}, legend: {orientation: "h"}}, PLOT_CFG);
+      yaxis: {type: "log", title: {text: T["compare.attainable"]}}, legend: {orientation: "h", x: 0, y: 1.12}}, PLOT_CFG);
     document.body.dataset.ready = "1";
   }
   async function costFor(q, out) {
@@ -258,11 +260,13 @@
       colorscale: [[0, "#16a34a"], [0.33, "#facc15"], [0.66, "#dc2626"], [1, "#111827"]],
       colorbar: {tickvals: [0, 1, 2, 3], title: {text: ""}}}],
       {margin: {t: 10, l: 140}, xaxis: {type: "date"}, height: 120 + 60 * ys.length}, PLOT_CFG);
+    try {
+      const th = await api("/policy/thresholds?" + new URLSearchParams({dest: q.dest, buyer: q.buyer,
+        date: $("#classify-date").value || q.end}).toString());
+      fillTable($("#thresholds"), [T["policy.rule"], "where", T["policy.param"], T["policy.line"], "outcome"],
+        th.lines.map((l) => [l.rule, l.where, l.param, `${l.op} ${fmt(l.value)}`, l.outcome]));
+    } catch (e) { showError(e); }
     document.body.dataset.ready = "1";
-    const th = await api("/policy/thresholds?" + new URLSearchParams({dest: q.dest, buyer: q.buyer,
-      date: $("#classify-date").value}).toString());
-    fillTable($("#thresholds"), [T["policy.rule"], "where", T["policy.param"], T["policy.line"], "outcome"],
-      th.lines.map((l) => [l.rule, l.where, l.param, `${l.op} ${fmt(l.value)}`, l.outcome]));
   }
   async function runClassify() {
     clearError();
