@@ -49,6 +49,17 @@ def _attach_training(m) -> None:
 
 
 _optional("suanli.cli.train", _attach_training)
+
+
+def _attach_fleet(m) -> None:
+    import suanli.cli.train as train_cli
+
+    m.register(train_cli.plan_app)
+
+
+_optional("suanli.cli.plan_fleet", _attach_fleet)
+_optional("suanli.cli.cost", lambda m: app.add_typer(m.app, name="cost"))
+_optional("suanli.cli.runs", lambda m: app.add_typer(m.app, name="runs"))
 _optional("suanli.cli.serve", lambda m: m.register(app))
 _optional("suanli.cli.claims", lambda m: m.register(app))
 _optional("suanli.cli.bench", lambda m: app.add_typer(m.app, name="bench"))

@@ -30,7 +30,7 @@ def plan_train(*args: Any, **kw: Any) -> Any:
 
     return _plan_train(*args, **kw)
 
-plan_app = typer.Typer(help="Plan a training run: time, chip-hours and energy for a token budget.",
+plan_app = typer.Typer(help="Plan: a fleet for a scenario (fleet, risk, study, schema) or a training run (train).",
                        no_args_is_help=True)
 
 _DTYPE_HELP = "Training precision: bf16, fp8 or fp4 (falls back towards bf16 where the chip lacks it); 'auto' tries all."

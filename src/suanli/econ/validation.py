@@ -16,8 +16,6 @@ def field_line(raw: Any, loc: tuple) -> int | None:
         if isinstance(node, dict) and part in node:
             line = (node.get(FIELD_LINES_KEY) or {}).get(part, line)
             node = node[part]
-            if isinstance(node, dict) and node.get(LINE_KEY):
-                line = node[LINE_KEY]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             node = node[part]
             if isinstance(node, dict) and node.get(LINE_KEY):

@@ -36,6 +36,32 @@ CONT = highspy.HighsVarType.kContinuous
 TOL = 1e-6
 
 
+_QUIET = False
+
+
+def new_highs() -> highspy.Highs:
+    """A silent HiGHS instance (its one-time banner goes to /dev/null, not into a command's JSON)."""
+    global _QUIET
+    if _QUIET:
+        h = highspy.Highs()
+    else:
+        import os
+        import sys
+
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _QUIET = True
+    h.silent()
+    return h
+
+
 @dataclass
 class Model:
     h: highspy.Highs
@@ -54,12 +80,11 @@ def order_costs(p: FleetProblem) -> np.ndarray:
 
 def build(p: FleetProblem, *, integer: bool = True, fixed: np.ndarray | None = None,
           relax: dict[str, float] | None = None, drop: frozenset[str] = frozenset(), gap: float = 1e-6) -> Model:
-    """The MILP of ``p``. ``fixed`` fixes the orders (LP for duals); ``relax`` adds to named limits;
+    """The MILP of ``p``. ``fixed`` fixes the purchases (LP for duals); ``relax`` adds to named limits;
     ``drop`` leaves out whole constraint families (to find what makes a plan infeasible)."""
     W, O, T = p.shape
     relax = relax or {}
-    h = highspy.Highs()
-    h.silent()
+    h = new_highs()
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", gap)
@@ -71,9 +96,12 @@ def build(p: FleetProblem, *, integer: bool = True, fixed: np.ndarray | None = N
     for o in range(O):
         for t in range(T):
             lo, hi = 0.0, ub_q[o, t]
-            if fixed is not None:
-                lo = hi = float(fixed[o, t])
+            if fixed is not None and p.own[o]:
+                lo = hi = float(fixed[o, t])  # the integer decisions; rentals stay free in the LP
             h.changeColBounds(q[o, t].index, lo, hi if np.isfinite(hi) else highspy.kHighsInf)
+            if integer and not p.own[o]:
+                # capacity is rented by the accelerator-hour: a fraction of a unit is a fraction of its chips
+                h.changeColIntegrality(q[o, t].index, CONT)
     a = h.addVariables(W, O, T, lb=0, name_prefix="a")
     u_ub = [0.0 if (p.must_serve[w] and "must_serve" not in drop) else highspy.kHighsInf for w in range(W)]
     u = h.addVariables(W, T, lb=0, name_prefix="u")
@@ -237,7 +265,8 @@ def solve(p: FleetProblem, *, duals: bool = True, marginals: int = 8, gap: float
         raise SuanliError(f"the planner stopped without a plan: {_status(mdl.h)}",
                           hint="simplify the scenario (fewer periods or options) or loosen its limits")
     W, O, T = p.shape
-    q = np.round(np.asarray(mdl.h.vals(mdl.q), dtype=float).reshape(O, T))
+    q = np.asarray(mdl.h.vals(mdl.q), dtype=float).reshape(O, T)
+    q = np.where(p.own[:, None], np.round(q), np.maximum(q, 0.0))
     a = np.asarray(mdl.h.vals(mdl.a), dtype=float).reshape(W, O, T)
     u = np.asarray(mdl.h.vals(mdl.u), dtype=float).reshape(W, T) / TPS_SCALE
     obj = float(mdl.h.getObjectiveValue()) / COST_SCALE
@@ -321,12 +350,17 @@ def binding_constraints(p: FleetProblem, q: np.ndarray, obj: float, *, marginals
             continue
         rs = ROW_SCALE.get(fam, 1.0)
         dual = float(lp.h.constrDual(c)) * rs / COST_SCALE
-        if fam in ("capacity", "demand") and abs(dual) < TOL:
-            continue
+        if fam not in ORDER_FAMILIES and abs(dual) < TOL:
+            continue  # at its limit but worth nothing at the margin
+        if fam == "domestic_share":
+            # one percentage point less share frees that share of the period's served tokens
+            dual *= float(p.demand[:, p.periods.index(labels["period"])].sum()) * 0.01
+        if fam == "capacity":
+            dual = -dual  # the value of one more unit in service
         out.append({"constraint": name, "family": fam, **labels, "limit": lim / rs, "dual": dual,
                     "unit": _dual_unit(fam, p.currency)})
     # marginal value of order limits: re-solve the MILP with the limit relaxed one step
-    order_rows = [r for r in out if r["family"] in ("supply", "budget", "power", "max_units")]
+    order_rows = [r for r in out if r["family"] in ORDER_FAMILIES]
     order_rows.sort(key=lambda r: r["limit"])
     for r in order_rows[:marginals]:
         step = _step(p, r)
@@ -355,12 +389,13 @@ def _step(p: FleetProblem, r: dict) -> float:
 
 
 def _dual_unit(fam: str, cur: str) -> str:
-    return {"demand": f"{cur} (PV) per output token/s", "capacity": f"{cur} (PV) per unit",
-            "domestic_share": f"{cur} (PV) per token/s of share", "supply": f"{cur} (PV) per unit",
+    return {"demand": f"{cur} (PV) per output token/s", "capacity": f"{cur} (PV) per extra unit in service",
+            "domestic_share": f"{cur} (PV) per percentage point of share", "supply": f"{cur} (PV) per unit",
             "budget": f"{cur} (PV) per {cur} of budget", "power": f"{cur} (PV) per kW",
             "max_units": f"{cur} (PV) per unit"}.get(fam, cur)
 
 
+ORDER_FAMILIES = ("supply", "budget", "power", "max_units")
 RELAXABLE = ("must_serve", "supply", "budget", "power", "domestic_share", "policy", "lead_time")
 
 

@@ -164,9 +164,10 @@ def evaluate(p: FleetProblem, sc: Scenario, orders: np.ndarray, s: Samples, *, a
     W, O, T = p.shape
     m = p.installed_matrix()                                        # (O, S, T)
     block, stop = _event_masks(p, sc)
-    if assigned is not None:
-        inst_plan = np.einsum("ost,os->ot", m, orders)
-        share = np.where(inst_plan[None] > 0, assigned / np.maximum(inst_plan[None], 1e-12), 1.0 / W)
+    if assigned is not None and W > 1:
+        # each option's capacity serves the workloads in the shares the plan gave them
+        tot = assigned.sum(axis=0, keepdims=True)
+        share = np.where(tot > 0, assigned / np.maximum(tot, 1e-12), 1.0 / W)
     else:
         share = np.full((W, O, T), 1.0 / W)
     out = {k: [] for k in ("per_mtok", "fleet_per_mtok", "cost", "unmet_share", "meets")}
@@ -183,7 +184,8 @@ def evaluate(p: FleetProblem, sc: Scenario, orders: np.ndarray, s: Samples, *, a
         blocked = np.einsum("ne,eos->nos", ss.events, block) > 0 if len(ss.event_ids) else np.zeros((n, O, T), bool)
         stopped = np.minimum(np.einsum("ne,eot->not", ss.events, stop), 1.0) if len(ss.event_ids) else 0.0
         ok = p.allowed[None] & ~blocked
-        supply = np.floor(p.supply_units[None] * f["supply"][:, :, None] + 1e-9)
+        supply = p.supply_units[None] * f["supply"][:, :, None]
+        supply = np.where(own[:, :, None], np.floor(supply + 1e-9), supply)  # whole units bought, rent by the hour
         delivered = np.where(ok, np.minimum(orders[None], supply), 0.0)          # (n, O, S)
         inst = np.einsum("ost,nos->not", m, delivered) * (1.0 - stopped)         # (n, O, T)
         cap = p.cap[None] * f["throughput"][:, None, :]                          # (n, W, O)
@@ -212,7 +214,7 @@ def evaluate(p: FleetProblem, sc: Scenario, orders: np.ndarray, s: Samples, *, a
 
 def _rent_recourse(p: FleetProblem, ok: np.ndarray, spare: np.ndarray, cap: np.ndarray, capacity: np.ndarray,
                    demand: np.ndarray, unit_cost: np.ndarray, pv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rent whole units of the allowed rental options to cover each sample's shortfall, cheapest per token first.
+    """Rent more of the allowed rental options to cover each sample's shortfall, cheapest per token first.
 
     Returns the extra present-value cost per sample and the new capacity.
     Rental units serve in the period after their lead time; here the
@@ -228,11 +230,13 @@ def _rent_recourse(p: FleetProblem, ok: np.ndarray, spare: np.ndarray, cap: np.n
             lead = int(p.lead[o])
             for t in range(lead, T):
                 s_ = t - lead
-                short = np.maximum(demand[:, w, t] - capacity[:, w, t], 0.0)
+                short = demand[:, w, t] - capacity[:, w, t]
+                short = np.where(short > 1e-9 * demand[:, w, t], short, 0.0)
                 if not short.any():
                     continue
                 unit_tps = cap[:, w, o]
-                units = np.where(ok[:, o, s_], np.minimum(np.ceil(short / np.maximum(unit_tps, 1e-9)),
+                # rented by the accelerator-hour, as in the plan: fractions of a unit
+                units = np.where(ok[:, o, s_], np.minimum(short / np.maximum(unit_tps, 1e-9),
                                                           np.maximum(spare[:, o, s_], 0.0)), 0.0)
                 spare[:, o, s_] -= units
                 capacity[:, w, t] += units * unit_tps

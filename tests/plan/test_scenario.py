@@ -1,0 +1,108 @@
+"""Scenario files: every inconsistency fails with the file, the line and the field before anything runs."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from suanli.errors import DataError, SuanliError
+from suanli.plan.scenario import load_scenario, period_index, scenario_schema
+
+
+def write(tmp_path, data, name="s.yaml"):
+    p = tmp_path / name
+    p.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return p
+
+
+def line_of(path, needle):
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        if needle in line:
+            return i
+    raise AssertionError(needle)
+
+
+def test_flagship_scenarios_load():
+    for f in ("examples/scenarios/china-2026-deepseek.yaml", "examples/scenarios/china-2026-state-funded.yaml"):
+        sc = load_scenario(f)
+        assert sc.periods.labels()[0] == "2026Q1" and len(sc.periods.labels()) == 12
+
+
+def test_periods_out_of_order(tmp_path, small_scenario):
+    small_scenario["periods"] = {"start": "2027Q1", "end": "2026Q4"}
+    p = write(tmp_path, small_scenario)
+    with pytest.raises(DataError) as e:
+        load_scenario(p)
+    assert "out of order" in e.value.reason and e.value.field == "periods"
+    assert e.value.line == line_of(p, "periods:")
+
+
+def test_unknown_hardware_id_with_suggestion(tmp_path, small_scenario):
+    small_scenario["options"][0]["hardware"] = "h2000"
+    p = write(tmp_path, small_scenario)
+    with pytest.raises(DataError) as e:
+        load_scenario(p)
+    assert e.value.field == "options.0.hardware" and e.value.line == line_of(p, "hardware: h2000")
+    assert "h20" in e.value.hint
+
+
+def test_negative_price(tmp_path, small_scenario):
+    small_scenario["options"][0]["economics"] = {"chip_price": -100}
+    p = write(tmp_path, small_scenario)
+    with pytest.raises(DataError) as e:
+        load_scenario(p)
+    assert e.value.field == "options.0.economics.chip_price" and e.value.line == line_of(p, "chip_price")
+    assert "greater than 0" in e.value.reason
+
+
+def test_distribution_low_above_high(tmp_path, small_scenario):
+    small_scenario["uncertain"][1]["dist"] = {"kind": "uniform", "low": 1.5, "high": 0.9}
+    p = write(tmp_path, small_scenario)
+    with pytest.raises(DataError) as e:
+        load_scenario(p)
+    assert "low 1.5 > high 0.9" in e.value.reason and e.value.field == "uncertain.1.dist"
+
+
+def test_option_that_cannot_hold_the_model(tmp_path, small_scenario):
+    small_scenario["workloads"][0]["model"] = "deepseek-v3"
+    small_scenario["options"][0]["deploy_chips"] = 2
+    p = write(tmp_path, small_scenario)
+    with pytest.raises(DataError) as e:
+        load_scenario(p)
+    assert "cannot hold deepseek-v3" in e.value.reason and e.value.field == "options.0.deploy_chips"
+
+
+def test_unknown_ids_in_events_and_typos(tmp_path, small_scenario):
+    small_scenario["events"][0]["options"] = ["nope"]
+    with pytest.raises(DataError, match="unknown option 'nope'"):
+        load_scenario(write(tmp_path, small_scenario))
+    bad = dict(small_scenario, buyer="privat")
+    bad["events"] = []
+    with pytest.raises(DataError) as e:
+        load_scenario(write(tmp_path, bad, "b.yaml"))
+    assert e.value.field == "buyer"
+    typo = dict(small_scenario, perods=1)
+    with pytest.raises(DataError, match="Extra inputs"):
+        load_scenario(write(tmp_path, typo, "c.yaml"))
+
+
+def test_not_a_file_or_not_yaml(tmp_path):
+    with pytest.raises(SuanliError, match="not found"):
+        load_scenario(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"name: [unclosed\n")
+    with pytest.raises(DataError, match="not valid YAML"):
+        load_scenario(bad)
+
+
+def test_schema_is_json_schema_with_every_section():
+    s = scenario_schema()
+    json.dumps(s)
+    assert {"periods", "workloads", "options", "uncertain", "events", "constraints"} <= set(s["properties"])
+
+
+def test_period_labels():
+    assert period_index("2028Q4") - period_index("2026Q1") == 11
+    with pytest.raises(ValueError):
+        period_index("2026Q5")
