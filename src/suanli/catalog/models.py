@@ -796,12 +796,16 @@ _ALIASES = {
     "hidden_size": ("n_embd", "d_model"),
     "num_hidden_layers": ("n_layer", "num_layers"),
     "num_attention_heads": ("n_head",),
-    "max_position_embeddings": ("n_positions", "n_ctx"),
-    "intermediate_size": ("n_inner",),
+    "max_position_embeddings": ("n_positions", "n_ctx", "seq_length"),
+    "intermediate_size": ("n_inner", "ffn_hidden_size"),
+    # ChatGLM2/3 (model_type chatglm): its own names for the same fields
+    "vocab_size": ("padded_vocab_size",),
+    "num_key_value_heads": ("multi_query_group_num",),
+    "head_dim": ("kv_channels",),
 }
 _GATED_TYPES = frozenset({
     "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe",
-    "deepseek_v2", "deepseek_v3", "deepseek_v32", "kimi_k2", "glm4_moe", "gpt_oss",
+    "deepseek_v2", "deepseek_v3", "deepseek_v32", "kimi_k2", "glm4_moe", "gpt_oss", "chatglm",
 })
 _PLAIN_MLP_TYPES = frozenset({"gpt2"})
 _GATED_ACTS = frozenset({"silu", "swish", "swiglu"})
