@@ -174,6 +174,7 @@ class HardwareSpec:
     kernel_us: Any
     mla_eff: Any = None                # MLA attention-core share of peak (None: attn_eff)
     maturity: Any = 1.0
+    mem_maturity: Any = None           # maturity of HBM streaming when the stack states its own (else maturity)
     engine_factor: Any = 1.0
     request_us: Any = 0.0              # host work per request in the batch per decode step (engine)
     # system
@@ -302,6 +303,7 @@ class HardwareSpec:
             attn_eff=float(fd["attn_eff"]), mem_eff=float(fd["mem_eff"]), kernel_us=float(fd["kernel_us"]),
             mla_eff=float(fd["mla_eff"]) if fd.get("mla_eff") is not None else None,
             maturity=float(mat["value"]), engine_factor=float(eng.get("value", 1.0)),
+            mem_maturity=float(mat["memory"]) if mat.get("memory") is not None else None,
             request_us=float(req_us),
             system=sysrec.id, system_chips=sysrec.chips, domain_ranks=sysrec.scaleup_domain_chips * rpc,
             scaleup_gbps=su / rpc, topology=sysrec.scaleup_topology, scaleout_gbps=so / rpc,
@@ -375,7 +377,8 @@ class HardwareSpec:
     def mem_rate(self, *, serving: bool = False) -> np.ndarray:
         """Achieved streaming bytes/s of HBM."""
         f = np.asarray(self.mem_bw_tbps, dtype=float) * 1e12 * self.mem_eff
-        return f * (self.maturity * self.engine_factor if serving else 1.0)
+        mat = self.maturity if self.mem_maturity is None else self.mem_maturity
+        return f * (mat * self.engine_factor if serving else 1.0)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
