@@ -131,7 +131,9 @@ def cross_validations(records: list[dict], catalog: Any, *, folds: int = 5,
     out["engine"] = grouped_cross_validate(records, catalog, engine_group, warm=warm,
                                            progress=(lambda g: progress(f"leave out engine {g}")) if progress else None)
     if folds > 1:
-        out["kfold"] = cross_validate(records, catalog, k=folds)
+        if progress:
+            progress(f"{folds} folds")
+        out["kfold"] = cross_validate(records, catalog, k=folds, warm=warm)
     return out
 
 

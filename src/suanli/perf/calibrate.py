@@ -214,7 +214,8 @@ def grouped_cross_validate(rows: list[dict], catalog: Any, group_of: Callable[[d
 
 
 def cross_validate(rows: list[dict], catalog: Any, *, k: int = 5, base: dict | None = None,
-                   fold_of: Callable[[dict], int] | None = None) -> dict[str, float]:
+                   fold_of: Callable[[dict], int] | None = None,
+                   warm: dict[str, float] | None = None) -> dict[str, float]:
     """Out-of-fold predictions: refit on ``k - 1`` folds, predict the held-out one.
 
     Folds are assigned deterministically from the row id (``fold_of``), so
@@ -229,7 +230,7 @@ def cross_validate(rows: list[dict], catalog: Any, *, k: int = 5, base: dict | N
     for f in range(k):
         train = [r for r in rows if fold_of(r) != f]
         test = [r for r in rows if fold_of(r) == f]
-        vals = fit(train, catalog, base=base)
+        vals = fit(train, catalog, base=base, x0=warm, **({"tol": CV_TOL, "max_nfev": CV_MAX_NFEV} if warm else {}))
         p = with_values(base, vals)
         for r in test:
             try:
