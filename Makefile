@@ -1,5 +1,5 @@
 # Two entry points for a fresh machine (Python 3.11+, pip, make):
-#   make demo   -- the main job: compare H200, H20, H100 and Ascend 910C
+#   make demo   -- the main job: the flagship study (a private Chinese cloud serving DeepSeek-V3, 2026-2028)
 #   make test   -- the test suite (what .ci/run runs)
 PYTHON ?= python3
 VENV   ?= .venv
@@ -21,8 +21,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/suanli catalog compare h200-sxm h20 h100-sxm ascend-910c
-	$(VENV)/bin/suanli compare --hardware h200-sxm,h20,h100-sxm,ascend-910c --model deepseek-v3 --tpot-slo-ms 50
+	$(VENV)/bin/suanli cost compare --hardware h200-sxm,h20,ascend-910c,b200 --model deepseek-v3 --tpot-slo-ms 50 --site inner-mongolia
+	$(VENV)/bin/suanli plan study examples/scenarios/china-2026-deepseek.yaml --samples 2000
 
 test: $(STAMP)
 	$(PY) -m pytest src tests
