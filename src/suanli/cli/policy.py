@@ -109,10 +109,38 @@ def classify_cmd(
     else:
         cat = _catalog(catalog)
     result = classify(target, dest, date or rs.as_of, buyer, scenario or None, rules=rs, catalog=cat)
+    context = _buyer_context(result, rs, lambda b: classify(target, dest, date or rs.as_of, b, scenario or None,
+                                                            rules=rs, catalog=cat))
     if json_out:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), **context})
         return
-    _print_classification(result)
+    _print_classification(result, context)
+
+
+#: The buyer type whose headquarters are outside China (and outside every group the rules name).
+NON_CHINESE_BUYER = "foreign-hq"
+
+
+def _buyer_context(c: Any, rs: Any, classify_as: Any) -> dict:
+    """Where the buyer is headquartered and, for a China-headquartered buyer abroad, what a non-Chinese one gets.
+
+    Export rules look at the buyer's headquarters as well as the destination ("HQ rules"), so
+    ``--dest DE`` with the default buyer answers for a Chinese company in Germany.
+    """
+    b = rs.vocab.buyers.buyers.get(c.buyer)
+    out: dict = {"buyer_name": b.name if b else None, "buyer_hq": b.hq if b else None}
+    if b is not None and b.hq == "CN" and c.destination != "CN" and NON_CHINESE_BUYER in rs.vocab.buyers.buyers:
+        o = classify_as(NON_CHINESE_BUYER)
+        out["non_chinese_buyer"] = {"buyer": NON_CHINESE_BUYER, "eccn": o.eccn, "license_required": o.license_required,
+                                    "license_exception": o.license_exception, "review": o.review,
+                                    "fee_fraction": o.fee_fraction}
+    return out
+
+
+def _terms(d: dict) -> str:
+    lic = "licence required" if d["license_required"] else (
+        f"no licence (License Exception {d['license_exception']})" if d["license_exception"] else "no licence required")
+    return f"ECCN {d['eccn'] or 'none'}, {lic}, review {d['review']}, fees {d['fee_fraction']:.0%}"
 
 
 def _spec_arg(spec: str, from_mapping: Any) -> Any:
@@ -164,11 +192,20 @@ def _why(c: Any) -> list[str]:
     return out
 
 
-def _print_classification(c: Any) -> None:
+def _print_classification(c: Any, context: dict | None = None) -> None:
     rv = c.review
-    head = (f"[bold]{escape(c.hardware or 'spec')}[/] -> {c.destination}, {c.date}, buyer {c.buyer}"
+    context = context or {}
+    who = ""
+    if context.get("buyer_name"):
+        hq = context.get("buyer_hq")
+        who = f" ({escape(context['buyer_name'])}; headquartered {'in ' + hq if hq else 'outside China'})"
+    head = (f"[bold]{escape(c.hardware or 'spec')}[/] -> {c.destination}, {c.date}, buyer {c.buyer}{who}"
             + (f", scenario {', '.join(c.scenarios)}" if c.scenarios else ""))
     console.print(head)
+    other = context.get("non_chinese_buyer")
+    if other:
+        console.print(f"  [cyan]note:[/] this answers for a China-headquartered buyer in {c.destination}; a buyer "
+                      f"headquartered outside China (--buyer {other['buyer']}) gets: {_terms(other)}", highlight=False)
     lic = "licence required" if c.license_required else (
         f"no licence (License Exception {c.license_exception})" if c.license_exception else "no licence required")
     acc = c.china_access.status

@@ -130,15 +130,23 @@ def validate(
     check_choice("--kind", kind, (*SERVING_KINDS, *MICRO_KINDS, "train"))
     if folds < 0:
         raise SuanliError(f"--folds must be >= 0 (got {folds})", hint="e.g. --folds 5; 0 or 1 skips cross-validation")
+    for opt, out_path in (("--report", report), ("--bands", bands)):
+        _check_output(opt, out_path)  # before any work: a bad path fails in a second, not after the predictions
     cat = _catalog(catalog)
     if not json_out and console.is_terminal:
         rep = _validate_with_progress(file, cat, kind, by)
     else:
         rep = validate_file(file, cat, kind=kind, by=by)
-    if report or bands:
+    predicted = rep.summary()["n"]
+    if predicted and folds > predicted:
+        err_console.print(f"note: --folds {folds} capped at the {predicted} predicted rows", highlight=False)
+        folds = predicted
+    if (report or bands) and predicted:
         _write_artifacts(rep, file, cat, report, bands, folds)
     if json_out:
         print_json(rep.to_dict())
+        if not predicted:
+            raise typer.Exit(2)
         return
     rows = [[r.id, r.kind, r.hardware, r.metric, r.measured, r.predicted,
              "—" if r.ape is None else f"{100 * r.ape:.1f}%", r.reason or ""] for r in rep.rows]
@@ -149,6 +157,26 @@ def validate(
     s = rep.summary()
     grows.append(["all", s["n"], _pct(s["mape"]), _pct(s["median_ape"]), _pct(s["within_25"]), s["skipped"]])
     console.print(table(f"By {by}", [by, "rows", "MAPE", "median APE", "within 25%", "skipped"], grows))
+    if not predicted:
+        err_console.print(f"[bold red]error:[/] no row of {file} could be predicted "
+                          f"({len(rep.rows)} skipped; reasons above)", highlight=False)
+        raise typer.Exit(2)
+
+
+def _check_output(option: str, path: Optional[Path]) -> None:
+    """An output file path must name a file in a folder that exists and can be written."""
+    import os
+
+    if path is None:
+        return
+    if path.is_dir():
+        raise SuanliError(f"{option} {path} is a folder", hint=f"give a file path, e.g. {option} {path / 'out.md'}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise SuanliError(f"{option} {path}: folder {parent} does not exist",
+                          hint="create the folder first, or give a path in an existing folder")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise SuanliError(f"{option} {path}: cannot write there", hint="give a path you can write to")
 
 
 #: Rows from which an interactive `suanli validate` shows a progress bar.
