@@ -88,8 +88,13 @@ def test_parameters_never_outnumber_rows(catalog):
 
     rows = [{"id": "one", "kind": "memcopy", "hardware": "h200-sxm", "chips": "1", "bytes": "4294967296",
              "metric": "tbps", "value": "4.0"}]
-    with pytest.raises(SuanliError, match="cannot fit"):
-        calibrate(rows, catalog)
+    with pytest.raises(SuanliError, match="inform no parameter"):
+        calibrate(rows, catalog)            # one copy row: mem_eff would be a parameter for one row
+    rows += [{**rows[0], "id": f"gemm{i}", "kind": "gemm", "act_dtype": "bf16", "gemm_m": "8192", "gemm_n": "8192",
+              "gemm_k": "8192", "metric": "tflops", "value": "700"} for i in range(2)]
+    res = calibrate(rows, catalog)          # two GEMM rows: one efficiency; the copy row stays at its prior
+    assert set(res.values) == {"matmul_eff.any"}
+    assert any("mem_eff held at its prior" in n for n in res.notes)
 
 
 def test_several_chips_need_a_choice(catalog):

@@ -6,7 +6,7 @@ here can be appended to ``data/validation/dev.csv`` as is.
 
 >>> import io
 >>> buf = io.StringIO()
->>> write_records([{"id": "x", "kind": "gemm", "hardware": "cpu", "chips": 1, "metric": "tflops",
+>>> _ = write_records([{"id": "x", "kind": "gemm", "hardware": "cpu", "chips": 1, "metric": "tflops",
 ...                 "value": 0.25}], buf)
 >>> buf.getvalue().splitlines()[1].split(",")[:5]
 ['x', 'gemm', 'cpu', '1', '']

@@ -16,6 +16,7 @@ def calibrate(
     hardware: Optional[str] = typer.Option(None, "--hardware", "-H", help="The chip to calibrate (default: the records' only chip)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the overlay (YAML) here; load it with --catalog."),
     folds: int = typer.Option(0, "--folds", help="Also report out-of-fold errors with this many folds (0: in-sample only)."),
+    group: Optional[str] = typer.Option(None, "--group", help="Out-of-fold by a column instead: each value held out in turn (e.g. source)."),
     catalog: Optional[list[Path]] = CATALOG_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -31,7 +32,7 @@ def calibrate(
       suanli bench micro --device npu --hardware ascend-910b3 -o runs.csv
       suanli calibrate runs.csv -o ascend-910b3.yaml
       suanli validate runs.csv --catalog ascend-910b3.yaml
-      suanli calibrate data/validation/dev.csv --hardware dcu-bw1000 --folds 4 --json
+      suanli calibrate data/validation/dev.csv --hardware dcu-bw1000 --group source --json
     """
     from suanli.catalog import get_catalog
     from suanli.perf.chipcal import calibrate as fit
@@ -42,10 +43,10 @@ def calibrate(
     cat = get_catalog(tuple(catalog or ()))
     rows = read_records(records)
     if json_out or not err_console.is_terminal:
-        res = fit(rows, cat, hardware=hardware, source=str(records), folds=folds)
+        res = fit(rows, cat, hardware=hardware, source=str(records), folds=folds, group=group)
     else:
         with err_console.status(f"calibrating on {len(rows)} records ..."):
-            res = fit(rows, cat, hardware=hardware, source=str(records), folds=folds)
+            res = fit(rows, cat, hardware=hardware, source=str(records), folds=folds, group=group)
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(res.overlay_yaml(), encoding="utf-8")

@@ -117,7 +117,9 @@ def choose_params(rows: list[dict], acc: Any, fam: dict) -> tuple[list[Param], l
     ps: list[Param] = []
     notes: list[str] = []
     gemm = [r for r in rows if r["kind"] == "gemm" and r["metric"] == "tflops"]
-    by_dt = {d: [r for r in gemm if _dtype(r) == d] for d in sorted({_dtype(r) for r in gemm})}
+    by_dt = {d: [r for r in gemm if _dtype(r) == d] for d in sorted({_dtype(r) for r in gemm}) if d in PEAK_FIELDS}
+    for d in sorted({_dtype(r) for r in gemm} - set(PEAK_FIELDS)):
+        notes.append(f"gemm rows in {d}: the model has no {d} matmul path; not used")
     known = {d: rs for d, rs in by_dt.items() if acc.peak(d).value is not None and acc.peak(d).confidence != "measured"}
     unknown = {d: rs for d, rs in by_dt.items() if d not in known}
     # efficiencies: one per format when every format has two rows or more, else one for all (matmul_eff.any)
@@ -170,7 +172,18 @@ def choose_params(rows: list[dict], acc: Any, fam: dict) -> tuple[list[Param], l
     sv = [r for r in rows if r["kind"] in SERVING_KINDS]
     if sv:
         ps.append(Param("maturity", 0.05, 1.5, 0.6, len(sv), stage=2))
-    return ps, notes
+    # a parameter resting on one record is a parameter per row: held at its prior, unless it is a
+    # figure the chip cannot be predicted without (a measured peak or bandwidth), which says so
+    kept = []
+    for x in ps:
+        if x.rows >= 2:
+            kept.append(x)
+        elif x.name.startswith("peak.") or x.name == "mem_bw":
+            kept.append(x)
+            notes.append(f"{x.name} rests on one record (the chip has no published figure)")
+        else:
+            notes.append(f"{x.name} held at its prior: one record only")
+    return kept, notes
 
 
 # --------------------------------------------------------------------------- predictions
@@ -362,11 +375,14 @@ def _usable(rows: list[dict], catalog: Any, hw: str) -> tuple[list[dict], list[t
 
 
 def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, source: str = "records",
-              params: dict | None = None, folds: int = 0) -> CalibrationResult:
+              params: dict | None = None, folds: int = 0, group: str | None = None) -> CalibrationResult:
     """Fit chip ``hardware``'s parameters on its records (all one chip when ``hardware`` is None).
 
     ``folds`` > 1 also reports out-of-fold errors: each fold refitted without
-    its rows and predicted (the error band then says out-of-fold).
+    its rows and predicted (the error band then says out-of-fold). With
+    ``group`` (a column, e.g. ``source``), each fold is one value of that
+    column: rows of one publication share a setup, so they are held out
+    together.
     """
     from suanli.catalog.calibration import ChipCalibration, ErrorBandRecord
     from suanli.perf.hardware import family_of, load_params
@@ -387,6 +403,9 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
         raise SuanliError(f"no usable record of {hw} among {len(rows)} rows",
                           hint=f"the records' hardware ids: {', '.join(hws[:8])}")
     ps, notes = choose_params(use, acc, fam)
+    if not ps:
+        raise SuanliError(f"the {len(use)} usable record(s) of {hw} inform no parameter with two records or more",
+                          hint="; ".join(notes) or "add records: suanli bench micro writes ~40")
     if acc.mem_bw_tbps.value is None and not any(x.name == "mem_bw" for x in ps):
         raise SuanliError(f"{hw} has no memory bandwidth in the catalog and the records have no memcopy rows",
                           hint="add memcopy records (suanli bench micro) or the figure with --catalog")
@@ -437,8 +456,8 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
     final = _with(catalog, hw, values, len(use), source=source, basis=basis, sds=sds, counts=counts)
     after = _apes(use, final, p)
     oof: dict[str, float] = {}
-    if folds > 1 and len(use) >= 2 * folds:
-        oof = _out_of_fold(use, catalog, hw, folds, source, p)
+    if group or (folds > 1 and len(use) >= 2 * folds):
+        oof = _out_of_fold(use, catalog, hw, folds, source, p, group=group)
     band_src = oof if oof else after
     serving_ids = {r["id"] for r in rows2}
     if serving_ids:  # a serving prediction's band: the serving rows' error
@@ -447,7 +466,8 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
     cal: ChipCalibration = final.calibrations[hw]
     cal = cal.model_copy(update={
         "error_band": ErrorBandRecord(mape=round(float(np.mean(band)), 4) if band else None, n=len(band),
-                                      basis=f"out-of-fold ({folds} folds)" if oof else "in-sample"),
+                                      basis=(f"out-of-fold, one {group} held out at a time" if oof and group
+                                             else f"out-of-fold ({folds} folds)" if oof else "in-sample")),
         "generated_by": "suanli calibrate", "notes": "; ".join(notes) or None,
         "params": {k: (v.model_copy(update={"sd": round(sds[k], 6)}) if sds.get(k) is not None else v)
                    for k, v in cal.params.items()},
@@ -486,12 +506,22 @@ def _predictable(catalog: Any, hw: str) -> bool:
             and any(acc.peak(d).value is not None for d in ("bf16", "fp16", "int8", "fp8")))
 
 
-def _out_of_fold(rows: list[dict], catalog: Any, hw: str, k: int, source: str, params: dict) -> dict[str, float]:
-    """APE of each row predicted by a calibration fitted without its fold (folds from the row id)."""
+def _out_of_fold(rows: list[dict], catalog: Any, hw: str, k: int, source: str, params: dict,
+                 group: str | None = None) -> dict[str, float]:
+    """APE of each row predicted by a calibration fitted without its fold (folds from the row id, or ``group``).
+
+    A held-out row whose fold leaves no row to fit on stays out (no prediction).
+    """
     out: dict[str, float] = {}
+    if group:
+        keys = sorted({str(r.get(group) or "") for r in rows})
+        fold_of = {r["id"]: keys.index(str(r.get(group) or "")) for r in rows}
+        k = len(keys)
+    else:
+        fold_of = {r["id"]: zlib.crc32(r["id"].encode()) % k for r in rows}
     for f in range(k):
-        test = [r for r in rows if zlib.crc32(r["id"].encode()) % k == f]
-        train = [r for r in rows if zlib.crc32(r["id"].encode()) % k != f]
+        test = [r for r in rows if fold_of[r["id"]] == f]
+        train = [r for r in rows if fold_of[r["id"]] != f]
         if not test or not train:
             continue
         try:
