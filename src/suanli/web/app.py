@@ -99,12 +99,61 @@ def _too_large(limit: int) -> dict:
             "hint": "send a smaller body (split an upload into several files)"}
 
 
-async def _send_json(send: Any, status: int, body: dict) -> None:
+class Guard:
+    """ASGI middleware: the bearer token (when configured) and security headers on every response."""
+
+    def __init__(self, app: Any, token: str | None) -> None:
+        self.app, self.token = app, token
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        set_cookie = False
+        if self.token and scope["path"] not in OPEN_PATHS:
+            from http.cookies import SimpleCookie
+            from urllib.parse import parse_qs
+
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
+            auth = headers.get("authorization", "")
+            given = auth[7:] if auth.lower().startswith("bearer ") else ""
+            if not given and "cookie" in headers:
+                jar = SimpleCookie()
+                try:
+                    jar.load(headers["cookie"])
+                except Exception:  # noqa: BLE001 - a malformed cookie header is no token
+                    jar = SimpleCookie()
+                given = jar[TOKEN_COOKIE].value if TOKEN_COOKIE in jar else ""
+            query = (parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token") or [""])[0]
+            want = self.token.encode()
+            ok = bool(given) and secrets.compare_digest(given.encode(), want)
+            set_cookie = (not ok and not scope["path"].startswith("/api/") and bool(query)
+                          and secrets.compare_digest(query.encode(), want))
+            if not (ok or set_cookie):
+                await _send_json(send, 401, {"error": "Unauthorized", "message": "a bearer token is required",
+                                             "hint": "send 'Authorization: Bearer TOKEN' (the token suanli serve "
+                                                     "printed)"}, [(b"www-authenticate", b"Bearer")])
+                return
+        cookie = f"{TOKEN_COOKIE}={self.token}; HttpOnly; SameSite=Strict; Path=/".encode() if set_cookie else None
+
+        async def send_with_headers(msg: dict) -> None:
+            if msg["type"] == "http.response.start":
+                extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+                if cookie:
+                    extra.append((b"set-cookie", cookie))
+                msg = {**msg, "headers": [*msg.get("headers", []), *extra]}
+            await send(msg)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def _send_json(send: Any, status: int, body: dict, headers: list | None = None) -> None:
     import json
 
     data = json.dumps(body).encode()
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+                            *(headers or [])]})
     await send({"type": "http.response.body", "body": data})
 
 
@@ -143,28 +192,6 @@ def create_app(*, token: str | None = None, max_body_bytes: int = MAX_BODY_BYTES
         return JSONResponse({"error": "InternalError", "message": "internal error (logged on the server)",
                              "hint": None}, status_code=500)
 
-    @app.middleware("http")
-    async def _guard(request: Request, call_next: Any) -> Response:
-        want = app.state.token
-        if want and request.url.path not in OPEN_PATHS:
-            auth = request.headers.get("authorization", "")
-            given = auth[7:] if auth.lower().startswith("bearer ") else request.cookies.get(TOKEN_COOKIE, "")
-            query = request.query_params.get("token")
-            ok = bool(given) and secrets.compare_digest(given.encode(), want.encode())
-            ok_query = bool(query) and secrets.compare_digest(query.encode(), want.encode())
-            if not (ok or (ok_query and not request.url.path.startswith("/api/"))):
-                return JSONResponse({"error": "Unauthorized", "message": "a bearer token is required",
-                                     "hint": "send 'Authorization: Bearer TOKEN' (the token suanli serve printed)"},
-                                    status_code=401, headers={"WWW-Authenticate": "Bearer"})
-            response = await call_next(request)
-            if ok_query:
-                response.set_cookie(TOKEN_COOKIE, want, httponly=True, samesite="strict")
-            return response
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        return response
-
     @app.get("/healthz", tags=["meta"], summary="Liveness: the version and the data's as-of dates.")
     def healthz() -> dict:
         return {"status": "ok", "version": __version__}
@@ -192,6 +219,7 @@ def create_app(*, token: str | None = None, max_body_bytes: int = MAX_BODY_BYTES
     app.include_router(api.router)
     app.include_router(pages.router)
     app.add_middleware(BodyLimit, limit=max_body_bytes, upload_limit=max_upload_bytes)
+    app.add_middleware(Guard, token=token)
     return app
 
 

@@ -64,11 +64,13 @@ def accelerator_summary(acc: Any) -> dict:
     return d
 
 
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def catalog_list(vendor: str | None = None, category: str | None = None) -> dict:
     rows = [accelerator_summary(a) for a in catalog().list_accelerators(vendor, category)]
     return jsonable({"accelerators": rows, "n": len(rows)})
 
 
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def catalog_show(hardware: str) -> dict:
     from suanli.catalog.derived import derived_metrics
 
@@ -78,7 +80,8 @@ def catalog_show(hardware: str) -> dict:
                      "systems": [s.id for s in cat.systems.values() if s.hardware == acc.id]})
 
 
-def catalog_compare(hardware: list[str]) -> dict:
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def catalog_compare(hardware: tuple[str, ...]) -> dict:
     """Side by side with ratios to the first (as ``suanli catalog compare --json``)."""
     from suanli.catalog.derived import derived_metrics
     from suanli.catalog.schema import DTYPE_BITS, PEAK_FIELD
@@ -106,11 +109,13 @@ def catalog_compare(hardware: list[str]) -> dict:
     return jsonable({"hardware": [a.id for a in accs], "base": base.id, "metrics": metrics})
 
 
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def systems_list() -> dict:
     rows = [s.to_dict() for s in catalog().systems.values()]
     return jsonable({"systems": rows, "n": len(rows)})
 
 
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def system_show(system: str) -> dict:
     return jsonable({"system": catalog().system(system).to_dict()})
 
@@ -121,11 +126,13 @@ def model_summary(m: Any) -> dict:
             "kv_bytes_per_token_bf16": m.kv_bytes_per_token("bf16"), "source": getattr(m, "source", None)}
 
 
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def models_list() -> dict:
     rows = [model_summary(m) for m in catalog().models.values()]
     return jsonable({"models": rows, "n": len(rows)})
 
 
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def model_show(model: str) -> dict:
     m = known_model(model)
     d = model_summary(m)
@@ -218,6 +225,7 @@ def thresholds(q: Any) -> dict:
     return _thresholds(q.dest, q.date, q.buyer, tuple(q.scenario) if q.scenario else None)
 
 
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def scenarios_list() -> dict:
     from suanli.policy.scenarios import list_scenarios
 
@@ -331,3 +339,11 @@ def accuracy() -> dict:
     bands = yaml.safe_load(bands_text).get("groups", {})
     return jsonable({"rows": [r.to_dict() for r in rep.rows], "groups": rep.groups("family"),
                      "summary": rep.summary(), "bands": bands})
+
+
+@functools.lru_cache(maxsize=1)
+def claims() -> dict:
+    """The article's claims, checked (the data do not change while the server runs)."""
+    from suanli.claims import check_claims
+
+    return jsonable(check_claims(catalog=catalog()).to_dict())

@@ -10,15 +10,18 @@ from typing import Annotated, Literal, Optional
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 
 from suanli.errors import SuanliError
 from suanli.web import service
+from suanli.web.encode import JSONBytes, ok
 from suanli.web.schemas import (
     ClassifyQuery, CompareQuery, ErrorBody, Id, PredictQuery, ThresholdsQuery, TimelineQuery, TrainQuery,
 )
 
-router = APIRouter(prefix="/api/v1", responses={422: {"model": ErrorBody, "description": "Invalid input: the "
-                                                      "field and the reason"}})
+router = APIRouter(prefix="/api/v1", default_response_class=JSONBytes, responses={
+    200: {"content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}}},
+    422: {"model": ErrorBody, "description": "Invalid input: the field and the reason"}})
 
 Category = Literal["chip", "card", "system", "roadmap"]
 Kind = Literal["serve", "serving", "prefill", "decode", "gemm", "memcopy", "allreduce", "alltoall", "train"]
@@ -28,94 +31,94 @@ By = Literal["hardware", "kind", "model", "vendor", "family", "engine"]
 # --------------------------------------------------------------------------- catalog and models
 @router.get("/catalog", tags=["catalog"], summary="Accelerators with their headline figures.")
 def catalog_list(vendor: Annotated[Optional[str], Query(max_length=40)] = None,
-                 category: Optional[Category] = None) -> dict:
-    return service.catalog_list(vendor, category)
+                 category: Optional[Category] = None) -> Response:
+    return ok(service.catalog_list(vendor, category))
 
 
 @router.get("/catalog/compare", tags=["catalog"], summary="Chips side by side, ratios to the first.")
-def catalog_compare(hardware: Annotated[list[Id], Query(min_length=1, max_length=8)]) -> dict:
-    return service.catalog_compare(hardware)
+def catalog_compare(hardware: Annotated[list[Id], Query(min_length=1, max_length=8)]) -> Response:
+    return ok(service.catalog_compare(tuple(hardware)))
 
 
 @router.get("/catalog/{hardware}", tags=["catalog"],
             summary="Every figure of one accelerator with source and confidence, and derived metrics.")
-def catalog_show(hardware: Id) -> dict:
-    return service.catalog_show(hardware)
+def catalog_show(hardware: Id) -> Response:
+    return ok(service.catalog_show(hardware))
 
 
 @router.get("/systems", tags=["catalog"], summary="Nodes, racks and supernodes.")
-def systems_list() -> dict:
-    return service.systems_list()
+def systems_list() -> Response:
+    return ok(service.systems_list())
 
 
 @router.get("/systems/{system}", tags=["catalog"], summary="One system in full.")
-def system_show(system: Id) -> dict:
-    return service.system_show(system)
+def system_show(system: Id) -> Response:
+    return ok(service.system_show(system))
 
 
 @router.get("/models", tags=["models"], summary="Packaged LLM architectures.")
-def models_list() -> dict:
-    return service.models_list()
+def models_list() -> Response:
+    return ok(service.models_list())
 
 
 @router.get("/models/{model}", tags=["models"], summary="Architecture, parameters, KV bytes and FLOPs per token.")
-def model_show(model: Id) -> dict:
-    return service.model_show(model)
+def model_show(model: Id) -> Response:
+    return ok(service.model_show(model))
 
 
 # --------------------------------------------------------------------------- policy
 @router.post("/policy/classify", tags=["policy"],
              summary="Can this buyer get this chip (or a hypothetical spec) on this date, on what terms?")
-def policy_classify(q: ClassifyQuery) -> dict:
-    return service.classify(q)
+def policy_classify(q: ClassifyQuery) -> Response:
+    return ok(service.classify(q))
 
 
 @router.get("/policy/timeline", tags=["policy"], summary="Status by chip and date, each change with its rule.")
-def policy_timeline(q: Annotated[TimelineQuery, Query()]) -> dict:
-    return service.timeline(q)
+def policy_timeline(q: Annotated[TimelineQuery, Query()]) -> Response:
+    return ok(service.timeline(q))
 
 
 @router.get("/policy/thresholds", tags=["policy"], summary="Lines in force and the largest part under each.")
-def policy_thresholds(q: Annotated[ThresholdsQuery, Query()]) -> dict:
-    return service.thresholds(q)
+def policy_thresholds(q: Annotated[ThresholdsQuery, Query()]) -> Response:
+    return ok(service.thresholds(q))
 
 
 @router.get("/policy/scenarios", tags=["policy"], summary="Built-in 'what if' scenarios.")
-def policy_scenarios() -> dict:
-    return service.scenarios_list()
+def policy_scenarios() -> Response:
+    return ok(service.scenarios_list())
 
 
 # --------------------------------------------------------------------------- predictions
 @router.post("/predict/serve", tags=["predict"],
              summary="Best serving configuration: tokens/s per chip, TTFT, TPOT, memory, bottleneck, error band.")
-async def predict_serve(q: PredictQuery) -> dict:
-    return await run_in_threadpool(service.predict, q.to_request(), "serve")
+async def predict_serve(q: PredictQuery) -> Response:
+    return ok(await run_in_threadpool(service.predict, q.to_request(), "serve"))
 
 
 @router.post("/predict/prefill", tags=["predict"], summary="Prefill-only instance at fixed settings.")
-async def predict_prefill(q: PredictQuery) -> dict:
-    return await run_in_threadpool(service.predict, q.to_request(), "prefill")
+async def predict_prefill(q: PredictQuery) -> Response:
+    return ok(await run_in_threadpool(service.predict, q.to_request(), "prefill"))
 
 
 @router.post("/predict/decode", tags=["predict"], summary="Decode-only instance at fixed settings.")
-async def predict_decode(q: PredictQuery) -> dict:
-    return await run_in_threadpool(service.predict, q.to_request(), "decode")
+async def predict_decode(q: PredictQuery) -> Response:
+    return ok(await run_in_threadpool(service.predict, q.to_request(), "decode"))
 
 
 @router.post("/predict/pareto", tags=["predict"], summary="Pareto curve: tokens/s per chip vs tokens/s per user.")
-async def predict_pareto(q: PredictQuery) -> dict:
-    return await run_in_threadpool(service.predict, q.to_request(), "pareto")
+async def predict_pareto(q: PredictQuery) -> Response:
+    return ok(await run_in_threadpool(service.predict, q.to_request(), "pareto"))
 
 
 @router.post("/predict/train", tags=["predict"], summary="Training step time, tokens/s per chip, MFU, memory.")
-async def predict_train(q: TrainQuery) -> dict:
-    return await run_in_threadpool(service.train, q)
+async def predict_train(q: TrainQuery) -> Response:
+    return ok(await run_in_threadpool(service.train, q))
 
 
 @router.post("/compare", tags=["compare"],
              summary="One model on several chips under the same SLOs, with Pareto curves and error bands.")
-async def compare(q: CompareQuery) -> dict:
-    return await run_in_threadpool(service.compare, q)
+async def compare(q: CompareQuery) -> Response:
+    return ok(await run_in_threadpool(service.compare, q))
 
 
 # --------------------------------------------------------------------------- validation, accuracy, claims
@@ -123,25 +126,23 @@ async def compare(q: CompareQuery) -> dict:
              summary="Upload a records CSV (validation/SCHEMA.md): predicted vs measured, errors per group.")
 async def validate(file: Annotated[UploadFile, File(description="CSV of measurement records (UTF-8).")],
                    kind: Annotated[Optional[Kind], Form()] = None,
-                   by: Annotated[By, Form()] = "kind") -> dict:
+                   by: Annotated[By, Form()] = "kind") -> Response:
     data = await file.read()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SuanliError(f"{file.filename or 'upload'}: not UTF-8 text", hint="save the CSV as UTF-8") from None
     name = (file.filename or "upload.csv").replace("/", "_")[:80]
-    return await run_in_threadpool(service.validate_text, text, name, kind, by)
+    return ok(await run_in_threadpool(service.validate_text, text, name, kind, by), remember=False)
 
 
 @router.get("/accuracy", tags=["validate"],
             summary="Predicted vs measured on the packaged validation set, per hardware family, with bands.")
-async def accuracy() -> dict:
-    return await run_in_threadpool(service.accuracy)
+async def accuracy() -> Response:
+    return ok(await run_in_threadpool(service.accuracy))
 
 
 @router.get("/claims", tags=["claims"],
             summary="The article's claims, each checked with suanli's data and models: verdict, numbers, sources.")
-async def claims() -> dict:
-    from suanli.claims import check_claims
-
-    return await run_in_threadpool(lambda: service.jsonable(check_claims().to_dict()))
+async def claims() -> Response:
+    return ok(await run_in_threadpool(service.claims))
