@@ -260,10 +260,15 @@ def render_fleet(study: Any) -> None:
         [f"per M output tokens (fleet)", pl.per_mtok["output"]],
         [f"per M total tokens (fleet)", pl.per_mtok["total"]],
         [f"per M output tokens incl. unmet", pl.per_mtok["output_incl_unmet"]]]))
-    binds = sorted([b for b in pl.binding if b["family"] != "capacity"],
+    binds = sorted([b for b in pl.binding if b["family"] not in ("capacity", "demand")],
                    key=lambda b: -abs(b.get("marginal") or b["dual"] or 0))
-    if binds:
-        rows = [[escape(b["constraint"]), b["dual"], b.get("marginal"), b["unit"]] for b in binds[:12]]
+    dem = [b for b in pl.binding if b["family"] == "demand"]
+    rows = []
+    if dem:
+        d = [b["dual"] for b in dem]
+        rows.append([f"demand ({len(dem)} quarters)", f"{fmt(min(d))} - {fmt(max(d))}", None, dem[0]["unit"]])
+    rows += [[escape(b["constraint"]), b["dual"], b.get("marginal"), b["unit"]] for b in binds[:12]]
+    if rows:
         console.print(table("What binds (dual at the plan; marginal: saving if relaxed one step)",
                             ["constraint", "dual", "marginal", "unit"], rows))
     for b in pl.blocked:
@@ -305,7 +310,8 @@ def render_risk(res: Any) -> None:
             [f"mean cost (PV, {cur})", r["mean_cost"]],
             [f"P10 / P50 / P90 {cur}/M out", f"{fmt(r['per_mtok']['p10'])} / {fmt(r['per_mtok']['p50'])} / "
                                               f"{fmt(r['per_mtok']['p90'])}"],
-            ["orders (units per quarter)", "; ".join(f"{k}: {sum(v)}" for k, v in r["orders"].items() if sum(v))]]
+            ["units ordered over the horizon", "; ".join(f"{k}: {fmt(float(sum(v)), 3)}" for k, v in r["orders"].items()
+                                                        if sum(v))]]
             + ([["note", r["note"]]] if r.get("note") else [])))
 
 

@@ -106,7 +106,7 @@ def plan_risk(scenario: str | dict | Scenario, *, samples: int = 1000, seed: int
     res = run_risk(p, sc, base, samples=samples, seed=seed, mode=mode, backend=backend, ray_address=ray_address,
                    workers=workers, robust_share=robust_share, progress=progress)
     res.timings["wall_s"] = time.perf_counter() - t0
-    res.base_plan.update(orders={o: [int(x) for x in base.orders[i]] for i, o in enumerate(base.options)})
+    res.base_plan.update(orders={o: [round(float(x), 3) for x in base.orders[i]] for i, o in enumerate(base.options)})
     return res
 
 

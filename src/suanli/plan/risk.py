@@ -356,7 +356,7 @@ def robust_plan(p: FleetProblem, sc: Scenario, s: Samples, base_orders: np.ndarr
         ev = evaluate(p, sc, q, s)
         cov = float(ev.meets_demand.mean())
         row = {"candidate": name, "coverage": cov, "mean_cost": float(np.mean(ev.cost)),
-               "per_mtok": percentiles(ev.per_mtok), "orders": {o: [int(x) for x in q[i]]
+               "per_mtok": percentiles(ev.per_mtok), "orders": {o: [round(float(x), 3) for x in q[i]]
                                                                  for i, o in enumerate(p.options)}}
         if cov >= share and (best is None or row["mean_cost"] < best["mean_cost"]):
             best = row
