@@ -30,6 +30,10 @@ _LAZY = {
     "predict_train": "suanli.perf.training", "plan_train": "suanli.perf.training",
     "search_train": "suanli.perf.training",
     # validation
+    # economics, fleet planning, risk, results store
+    "serving_cost": "suanli.econ.cost", "chip_hour_cost": "suanli.econ.cost", "compare_costs": "suanli.econ.cost",
+    "EconInputs": "suanli.econ.inputs", "plan_fleet": "suanli.plan", "plan_risk": "suanli.plan",
+    "load_scenario": "suanli.plan", "scenario_schema": "suanli.plan", "RunStore": "suanli.store",
 }
 
 __all__ = [

@@ -407,4 +407,8 @@ def compare(hardware: list[str], model: str, chips: int = 16, **kw: Any) -> list
     return out
 
 
-__all__ = ["Access", "ChipHour", "ServingCost", "access", "chip_hour_cost", "compare", "serving_cost"]
+#: the public API's name for :func:`compare`
+compare_costs = compare
+
+__all__ = ["Access", "ChipHour", "ServingCost", "access", "chip_hour_cost", "compare", "compare_costs",
+           "serving_cost"]
