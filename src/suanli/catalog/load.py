@@ -113,8 +113,10 @@ def validate_records(
             loc = ".".join(str(p) for p in err["loc"]) or None
             field_line = _field_line(item, err["loc"]) or line
             more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
+            msg = err["msg"].removeprefix("Value error, ")
+            got = "" if "(got " in msg else f" (got {_short(err.get('input'))})"
             raise DataError(
-                file, f"{err['msg']} (got {_short(err.get('input'))}){more}", record=rid, field=loc,
+                file, f"{msg}{got}{more}", record=rid, field=loc,
                 line=field_line, hint=_hint(schema, err),
             ) from None
         if rec.id in seen:

@@ -244,6 +244,8 @@ def load_catalog(overlays: Sequence[str | Path] = ()) -> Catalog:
                 rid = item["id"]
                 merged = _merge(raw[kind][rid][1], item) if rid in raw[kind] else item
                 valid[kind][rid] = validate_records(schema, [merged], file=path, kind=kind)[0]
+                if kind == "accelerators":
+                    _check_ranges(path, merged, valid[kind][rid])
                 if rid in raw[kind]:
                     overridden[f"{kind}:{rid}"] = path
                 raw[kind][rid] = (path, merged)
@@ -299,6 +301,21 @@ def _overlay_calibration(path: str, item: Any) -> Any:
         raise DataError(path, f"{err['msg']}", record=item.get("hardware"), line=line,
                         field=".".join(str(p) for p in err["loc"]) or None,
                         hint="regenerate it with `suanli calibrate RECORDS.csv -o overlay.yaml`") from None
+
+
+def _check_ranges(path: str, raw: dict, acc: Accelerator) -> None:
+    """An overlay's figures must lie in the plausible range of their field (``data/checks.yaml``)."""
+    from suanli.catalog.checks import field_range
+
+    for name, fig in acc.figures().items():
+        rng = field_range(name, acc.category)
+        values = [fig.value] + [a.value for a in fig.alternatives]
+        bad = [v for v in values if v is not None and rng is not None and not (rng[0] <= v <= rng[1])]
+        if bad:
+            line = (raw.get(FIELD_LINES_KEY) or {}).get(name) or raw.get(LINE_KEY)
+            raise DataError(path, f"{bad[0]:g} is outside the plausible range [{rng[0]:g}, {rng[1]:g}] of this field",
+                            record=acc.id, field=name, line=line,
+                            hint="check the unit in the field name (e.g. mem_bw_tbps is TB/s, tdp_w is W)")
 
 
 def _overlay_model(path: str, item: Any) -> ModelArch:
