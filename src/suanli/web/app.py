@@ -158,9 +158,12 @@ async def _send_json(send: Any, status: int, body: dict, headers: list | None = 
 
 
 def create_app(*, token: str | None = None, max_body_bytes: int = MAX_BODY_BYTES,
-               max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
+               max_upload_bytes: int = MAX_UPLOAD_BYTES, store_path: str | None = None, store: bool = True,
+               job_workers: int = 1) -> FastAPI:
     """The suanli web app. With ``token``, every path but ``/healthz`` needs ``Authorization: Bearer TOKEN``
-    (pages also accept ``?token=`` once, which sets a same-site cookie)."""
+    (pages also accept ``?token=`` once, which sets a same-site cookie). Plans run as background jobs
+    (``job_workers`` threads) and are saved in the results store at ``store_path`` (default: the store's
+    own default, ``SUANLI_STORE`` or ``~/.suanli/runs.duckdb``) unless ``store`` is false."""
     app = FastAPI(
         title="suanli API", version=__version__,
         description=("算力 suanli: accelerators, export-control policy, performance and cost for the AI-compute "
@@ -169,6 +172,9 @@ def create_app(*, token: str | None = None, max_body_bytes: int = MAX_BODY_BYTES
     )
     app.state.assets = _load_assets()
     app.state.token = token
+    from suanli.web.jobs import JobManager
+
+    app.state.jobs = JobManager(workers=job_workers, store_path=store_path, store=store)
 
     @app.exception_handler(SuanliError)
     async def _suanli_error(request: Request, exc: SuanliError) -> JSONResponse:

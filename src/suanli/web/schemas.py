@@ -170,3 +170,58 @@ class ErrorBody(BaseModel):
     error: str
     message: str
     hint: Optional[str] = None
+
+
+# --------------------------------------------------------------------------- economics and planning
+try:  # the economics engine's own input model: the OpenAPI schema documents every field
+    from suanli.econ.inputs import EconInputs
+except ImportError:  # pragma: no cover - a build without economics
+    EconInputs = dict  # type: ignore[misc,assignment]
+
+Site = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9-]*$")]
+
+
+class CostQuery(_Frozen):
+    """Cost per chip-hour and per million tokens of serving a model (own or rent), levy, power, subsidy."""
+
+    hardware: tuple[Id, ...] = Field(min_length=1, max_length=MAX_COMPARE, examples=[["h200-sxm", "h20"]])
+    model: Id = Field(examples=["deepseek-v3"])
+    chips: int = Field(16, ge=1, le=MAX_CHIPS_SERVE)
+    isl: Tokens = 1024
+    osl: Tokens = 1024
+    weight_dtype: WeightDtype = "fp8"
+    ttft_slo_ms: Optional[Ms] = None
+    tpot_slo_ms: Optional[Ms] = Field(50.0, description="TPOT limit, ms (default 50, as `suanli cost`)")
+    system: Optional[Id] = None
+    buyer: Buyer = "private"
+    site: Site = "national-average"
+    date: Optional[Date] = None
+    scenario: Optional[tuple[Scenario, ...]] = Field(None, max_length=MAX_SCENARIOS)
+    currency: Literal["CNY", "USD"] = "CNY"
+    inputs: Optional[EconInputs] = Field(None, description="Overrides of the cost model's inputs (None: sourced "
+                                                           "defaults); the fields of `suanli cost --set`.")
+
+
+MAX_SCENARIO_BYTES = 64 * 1024
+MAX_RISK_SAMPLES = 5000
+MAX_REPLAN_SAMPLES = 200
+
+
+class PlanQuery(BaseModel):
+    """A fleet-planning scenario, as a JSON object or the text of a scenario YAML file (one of the two)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: Optional[dict[str, Any]] = Field(None, description="The scenario (see GET /api/v1/plan/schema).")
+    scenario_yaml: Optional[Annotated[str, StringConstraints(max_length=MAX_SCENARIO_BYTES)]] = Field(
+        None, description="The text of a scenario YAML file.")
+    tornado: bool = Field(True, description="Also rank the inputs by how much they move the cost (tornado).")
+    store: bool = Field(True, description="Save the run in the results store.")
+
+
+class RiskQuery(PlanQuery):
+    """Sample the scenario's uncertain inputs: evaluate the plan on each sample, or re-plan each."""
+
+    samples: int = Field(1000, ge=10, le=MAX_RISK_SAMPLES)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    mode: Literal["evaluate", "replan"] = "evaluate"

@@ -12,7 +12,7 @@ import functools
 import math
 from typing import Any
 
-from suanli.errors import SuanliError
+from suanli.errors import DataError, SuanliError
 
 #: Most entries each engine cache holds.
 CACHE_SIZE = 512
@@ -347,3 +347,68 @@ def claims() -> dict:
     from suanli.claims import check_claims
 
     return jsonable(check_claims(catalog=catalog()).to_dict())
+
+
+# --------------------------------------------------------------------------- economics
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _cost(q: Any) -> dict:
+    from suanli.econ.cost import compare as cost_compare
+
+    request = {k: v for k, v in (("isl", q.isl), ("osl", q.osl), ("weight_dtype", q.weight_dtype),
+                                 ("ttft_slo_ms", q.ttft_slo_ms), ("tpot_slo_ms", q.tpot_slo_ms),
+                                 ("system", q.system)) if v is not None}
+    rows = cost_compare(list(q.hardware), q.model, q.chips, request=request, buyer=q.buyer, site=q.site,
+                        date=q.date, scenario=_scenarios(list(q.scenario) if q.scenario else None),
+                        currency=q.currency, inputs=q.inputs, catalog=catalog())
+    results = [r.to_dict() if hasattr(r, "to_dict") else r for r in rows]
+    if all("error" in r for r in results):
+        raise SuanliError(results[0]["error"] if len(results) == 1 else "no chip can serve this model at a cost",
+                          hint=results[0].get("hint") if len(results) == 1 else
+                          "; ".join(f"{r['hardware']}: {r['error']}" for r in results))
+    return jsonable({"model": q.model, "chips": q.chips, "currency": q.currency, "results": results})
+
+
+def cost(q: Any) -> dict:
+    """Cost per chip-hour and per million tokens on each chip (as ``suanli cost compare --json``'s rows)."""
+    cat = catalog()
+    for h in q.hardware:
+        cat.accelerator(h)
+    known_model(q.model)
+    return _cost(q)
+
+
+# --------------------------------------------------------------------------- planning
+def scenario_from(q: Any) -> Any:
+    """The scenario of a plan request, validated against the schema and the catalog (422 on any error)."""
+    from suanli.plan import load_scenario
+
+    if (q.scenario is None) == (q.scenario_yaml is None):
+        raise SuanliError("give a scenario (JSON object) or scenario_yaml (text), one of the two",
+                          hint="see GET /api/v1/plan/schema and examples/scenarios/")
+    raw = q.scenario
+    if raw is None:
+        import yaml
+
+        try:
+            raw = yaml.safe_load(q.scenario_yaml)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise DataError("<scenario>", f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                            line=mark.line + 1 if mark else None) from None
+        if not isinstance(raw, dict):
+            raise DataError("<scenario>", "a scenario must be a mapping of fields", hint="see suanli plan schema")
+    return load_scenario(raw, catalog=catalog())
+
+
+def plan_schema() -> dict:
+    from suanli.plan import scenario_schema
+
+    return scenario_schema()
+
+
+@functools.lru_cache(maxsize=1)
+def plan_example() -> dict:
+    from importlib import resources
+
+    text = resources.files("suanli.web").joinpath("data", "plan-example.yaml").read_text(encoding="utf-8")
+    return {"name": "china-2026-deepseek", "yaml": text}

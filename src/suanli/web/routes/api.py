@@ -146,3 +146,83 @@ async def accuracy() -> Response:
             summary="The article's claims, each checked with suanli's data and models: verdict, numbers, sources.")
 async def claims() -> Response:
     return ok(await run_in_threadpool(service.claims))
+
+
+# --------------------------------------------------------------------------- economics, plans, runs
+from fastapi import Request  # noqa: E402
+
+from suanli.web.schemas import CostQuery, PlanQuery, RiskQuery  # noqa: E402
+
+
+@router.post("/cost", tags=["cost"],
+             summary="Cost per chip-hour and per million tokens on each chip: own or rent, levy, power, subsidy, TCO.")
+async def cost(q: CostQuery) -> Response:
+    return ok(await run_in_threadpool(service.cost, q))
+
+
+@router.get("/plan/schema", tags=["plan"], summary="The JSON Schema of scenario files.")
+def plan_schema() -> Response:
+    return ok(service.plan_schema(), remember=False)
+
+
+@router.get("/plan/example", tags=["plan"], summary="The flagship scenario (YAML text), a starting point.")
+def plan_example() -> Response:
+    return ok(service.plan_example())
+
+
+def _jobs(request: Request):
+    return request.app.state.jobs
+
+
+@router.post("/plan/fleet", tags=["plan"], status_code=202,
+             summary="Solve a scenario in the background (least-cost fleet per period, binding constraints, "
+                     "tornado); returns a job id to follow at /api/v1/jobs/{id}.")
+async def plan_fleet(q: PlanQuery, request: Request) -> Response:
+    from suanli.web import jobs
+
+    sc = await run_in_threadpool(service.scenario_from, q)
+    job = _jobs(request).submit("fleet", sc.name, jobs.fleet_work(sc, q.tornado), jobs.save_fleet if q.store else None)
+    return JSONBytes(jobs_body(job), status_code=202)
+
+
+@router.post("/plan/risk", tags=["plan"], status_code=202,
+             summary="Sample the scenario's uncertain inputs in the background (histogram, p10/p50/p90, chance of "
+                     "unmet demand); returns a job id.")
+async def plan_risk(q: RiskQuery, request: Request) -> Response:
+    from suanli.web import jobs
+    from suanli.web.schemas import MAX_REPLAN_SAMPLES
+
+    if q.mode == "replan" and q.samples > MAX_REPLAN_SAMPLES:
+        raise SuanliError(f"samples must be <= {MAX_REPLAN_SAMPLES} when re-planning each sample (got {q.samples})",
+                          hint="use mode evaluate for more samples, or the CLI with the Ray backend")
+    sc = await run_in_threadpool(service.scenario_from, q)
+    job = _jobs(request).submit("risk", sc.name, jobs.risk_work(sc, q.samples, q.seed, q.mode),
+                                jobs.save_risk if q.store else None)
+    return JSONBytes(jobs_body(job), status_code=202)
+
+
+def jobs_body(job) -> dict:
+    return {**job.to_dict(with_result=False), "url": f"/api/v1/jobs/{job.id}"}
+
+
+@router.get("/jobs", tags=["plan"], summary="Background jobs: status and progress.")
+def jobs_list(request: Request) -> Response:
+    return ok({"jobs": _jobs(request).list()}, remember=False)
+
+
+@router.get("/jobs/{job_id}", tags=["plan"], summary="One job: status, progress and, when done, its result.")
+def job_show(job_id: Id, request: Request) -> Response:
+    return ok(_jobs(request).get(job_id).to_dict(), remember=False)
+
+
+@router.get("/runs", tags=["runs"], summary="Saved plan and risk runs (the results store).")
+async def runs_list(request: Request, kind: Optional[Literal["fleet", "risk", "study"]] = None,
+                    limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Response:
+    return ok({"runs": await run_in_threadpool(_jobs(request).runs, kind, limit)}, remember=False)
+
+
+@router.get("/runs/{run_id}", tags=["runs"], summary="One saved run: inputs, outputs, metrics, versions.")
+async def run_show(run_id: Id, request: Request) -> Response:
+    from suanli.web.service import jsonable
+
+    return ok(jsonable(await run_in_threadpool(_jobs(request).run, run_id)), remember=False)
