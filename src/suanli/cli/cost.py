@@ -208,7 +208,9 @@ def compare_cmd(
 ) -> None:
     """The buyer's question in one table: yuan per million tokens, levy, power, subsidy and access, per chip.
 
-    Example: suanli cost compare --hardware h200-sxm,h20,ascend-910c --model deepseek-v3 --tpot-slo-ms 50
+    Examples:
+
+      suanli cost compare --hardware h200-sxm,h20,ascend-910c --model deepseek-v3 --tpot-slo-ms 50
     """
     from suanli.catalog import get_catalog
     from suanli.econ.cost import compare
@@ -235,7 +237,7 @@ def compare_cmd(
     t = Table(title=f"{model}, {chips} chips, TPOT <= {fmt(tpot_slo_ms)} ms, {buyer} buyer, {site} ({cur})",
               box=box.SIMPLE_HEAD, pad_edge=False)
     t.add_column("chip", overflow="fold", min_width=min(max(len(i) for i in ids), 16))
-    for c in ("buy?", "levy", "subs", f"{sym}/h", "tok/s", f"{sym}/M out", "band", f"{sym}/M all"):
+    for c in ("buy?", "levy", "subs", "kW", f"{sym}/h", "tok/s", f"{sym}/M out", f"{sym}/M all"):
         t.add_column(c, justify="right", no_wrap=True)
     notes = []
     for r in rows:
@@ -246,15 +248,17 @@ def compare_cmd(
         ch, a = r.chip_hour, r.chip_hour.access
         eb = (r.prediction.get("error_band") or {}).get("mape")
         t.add_row(r.hardware, ("yes" if a.allowed else "no") if a else "—", f"{a.fee_fraction:.0%}" if a else "—",
-                  f"{a.power_subsidy_fraction:.0%}" if a else "—", fmt(ch.per_chip_hour, 3),
-                  fmt(r.throughput["output"], 4), fmt(r.per_mtok["output"], 3), f"±{eb:.0%}" if eb else "—",
+                  f"{a.power_subsidy_fraction:.0%}" if a else "—",
+                  fmt(ch.kw_per_chip * ch.pue, 3) if ch.kw_per_chip else "—", fmt(ch.per_chip_hour, 3),
+                  fmt(r.throughput["output"], 4), fmt(r.per_mtok["output"], 3) + (f" ±{eb:.0%}" if eb else ""),
                   fmt(r.per_mtok["total"], 3))
         notes += [f"{r.hardware}: {w}" for w in r.warnings]
     console.print(t)
     console.print(f"buy?: may this buyer get it (US review and Chinese measures); levy: export levy charged to the "
-                  f"buyer; subs: share of the power bill subsidised at the site; {sym}/h: cost per chip-hour; tok/s: "
-                  "output tokens/s per chip at the SLO; band: the performance model's error band on throughput; "
-                  f"{sym}/M out: all cost on output tokens; {sym}/M all: per million input + output tokens. Owning cost; "
+                  f"buyer; subs: share of the power bill subsidised at the site; kW: facility power per chip (IT x PUE); "
+                  f"{sym}/h: cost per chip-hour; tok/s: "
+                  "output tokens/s per chip at the SLO; ±band: the performance model's error band on throughput; "
+                  f"{sym}/M out: all cost on output tokens, ± the band; {sym}/M all: per million input + output tokens. Owning cost; "
                   "--rent or --tier for others.", style="dim", highlight=False)
     for n in dict.fromkeys(notes):
         console.print(f"[yellow]note:[/] {n}", highlight=False)

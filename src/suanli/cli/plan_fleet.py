@@ -65,7 +65,9 @@ def register(plan_app: typer.Typer) -> None:
                    json_out: bool = JSON_OPTION) -> None:
         """The JSON Schema of scenario files (for editors: yaml-language-server, VS Code).
 
-        Example: suanli plan schema -o scenario.schema.json
+        Examples:
+
+          suanli plan schema -o scenario.schema.json
         """
         import json
 
@@ -89,7 +91,9 @@ def register(plan_app: typer.Typer) -> None:
                   json_out: bool = JSON_OPTION) -> None:
         """Least-cost fleet per quarter for a scenario: what to buy or rent, cost per million tokens, what binds.
 
-        Example: suanli plan fleet examples/scenarios/china-2026-deepseek.yaml
+        Examples:
+
+          suanli plan fleet examples/scenarios/china-2026-deepseek.yaml
         """
         from suanli.catalog import get_catalog
         from suanli.plan import plan_fleet
@@ -150,7 +154,9 @@ def register(plan_app: typer.Typer) -> None:
                   catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION) -> None:
         """The whole study: fleet plan, tornado and risk, then the answer in one block.
 
-        Example: suanli plan study examples/scenarios/china-2026-deepseek.yaml
+        Examples:
+
+          suanli plan study examples/scenarios/china-2026-deepseek.yaml
         """
         from suanli.catalog import get_catalog
         from suanli.plan import plan_fleet
@@ -237,14 +243,21 @@ def render_fleet(study: Any) -> None:
     console.print(f"[bold]{pl.name}[/]: {sc.get('buyer')} buyer, site {sc.get('site')}, {pl.periods[0]}-"
                   f"{pl.periods[-1]}, {cur}, discount rate {p.notes.get('discount_rate', 0):.1%}, "
                   f"FX {p.notes.get('fx_cny_per_usd', 0):.4g} CNY/USD", highlight=False)
+    from rich import box
+    from rich.table import Table
+
     opts = [o for o in range(len(pl.options)) if pl.installed[o].any()]
-    rows = []
+    letters = [chr(ord("A") + i) for i in range(len(opts))]
+    t_ = Table(title="Accelerators in service per quarter", box=box.SIMPLE_HEAD, pad_edge=False)
+    for c in ["quarter", *letters, "demand", "unmet"]:
+        t_.add_column(c, justify="left" if c == "quarter" else "right", no_wrap=True)
     for t, per in enumerate(pl.periods):
         dem = float(p.demand[:, t].sum())
-        rows.append([per] + [int(round(pl.installed[o, t] * p.unit_chips[o])) for o in opts]
-                    + [dem / 1e3, float(pl.unmet[:, t].sum()) / 1e3])
-    console.print(table("Accelerators in service per quarter", ["quarter"] + [pl.options[o] for o in opts]
-                        + ["demand k tok/s", "unmet k tok/s"], rows))
+        t_.add_row(per, *[f"{int(round(pl.installed[o, t] * p.unit_chips[o])):,}" for o in opts],
+                   f"{dem / 1e3:,.1f}k", f"{float(pl.unmet[:, t].sum()) / 1e3:,.1f}k")
+    console.print(t_)
+    console.print("  ".join(f"{letters[i]}: {escape(pl.options[o])}" for i, o in enumerate(opts))
+                  + "; demand and unmet in output tokens/s", style="dim", highlight=False)
     caps = []
     for o in range(len(pl.options)):
         pred = p.notes["predictions"].get(f"{p.workloads[0]}/{pl.options[o]}", {})

@@ -28,7 +28,9 @@ def list_cmd(kind: Optional[str] = typer.Option(None, "--kind", help="fleet, ris
              store: Optional[Path] = STORE, json_out: bool = JSON_OPTION) -> None:
     """Saved runs, newest first.
 
-    Example: suanli runs list --kind risk
+    Examples:
+
+      suanli runs list --kind risk
     """
     from suanli.errors import SuanliError
 
@@ -50,7 +52,9 @@ def show_cmd(run_id: str = typer.Argument(..., help="Run id (a unique prefix, or
              store: Optional[Path] = STORE, json_out: bool = JSON_OPTION) -> None:
     """One run: inputs, outputs, versions, timings.
 
-    Example: suanli runs show latest
+    Examples:
+
+      suanli runs show latest
     """
     with _store(store) as s:
         row = s.get(run_id)
@@ -71,7 +75,9 @@ def compare_cmd(run_ids: list[str] = typer.Argument(..., help="Two or more run i
                 store: Optional[Path] = STORE, json_out: bool = JSON_OPTION) -> None:
     """Metrics of several runs side by side.
 
-    Example: suanli runs compare 20261203-1412 20261203-1430
+    Examples:
+
+      suanli runs compare 20261203-1412 20261203-1430
     """
     with _store(store) as s:
         rows = s.compare(run_ids)
@@ -91,7 +97,9 @@ def export_cmd(path: Path = typer.Argument(..., help="Output file (.parquet or .
                store: Optional[Path] = STORE, json_out: bool = JSON_OPTION) -> None:
     """Write runs, metrics or per-sample values to Parquet or CSV (for pandas, DuckDB, spreadsheets).
 
-    Example: suanli runs export samples.parquet --table samples --run latest
+    Examples:
+
+      suanli runs export samples.parquet --table samples --run latest
     """
     f = fmt or ("csv" if path.suffix.lower() == ".csv" else "parquet")
     with _store(store) as s:
