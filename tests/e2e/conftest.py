@@ -28,11 +28,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server():
-    """`suanli serve` in a child process on a free loopback port; yields its base URL."""
+def server(tmp_path_factory):
+    """`suanli serve` in a child process on a free loopback port (its own results store); yields its base URL."""
     port = _free_port()
+    env = {**os.environ, "SUANLI_STORE": str(tmp_path_factory.mktemp("store") / "runs.duckdb")}
     proc = subprocess.Popen([sys.executable, "-m", "suanli", "serve", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     base = f"http://127.0.0.1:{port}"
     import httpx
 

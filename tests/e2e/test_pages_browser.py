@@ -44,7 +44,7 @@ def test_page_renders_in_both_languages(server, page, artifacts, name, lang):
     _open(page, f"{server}/{name}?lang={lang}")
     assert page.get_attribute("html", "lang") == ("zh-CN" if lang == "zh" else "en")
     assert page.locator("#error").is_hidden(), page.locator("#error").inner_text()
-    charts = page.eval_on_selector_all(".chart", "els => els.map(e => e.id)")
+    charts = page.eval_on_selector_all(".chart", "els => els.filter(e => e.offsetParent !== null).map(e => e.id)")
     for chart in charts:
         assert _traces(page, chart) > 0, chart
     page.screenshot(path=str(artifacts / f"{name}-{lang}.png"), full_page=True)
@@ -61,6 +61,13 @@ def test_compare_choice_and_numbers_equal_api(server, page, artifacts):
     for r in api["results"]:
         shown = page.locator(f'span[data-metric="output_tps_per_chip"][data-hw="{r["hardware"]}"]').inner_text()
         assert _close(_num(shown), r["metrics"]["output_tps_per_chip"]), (r["hardware"], shown)
+    cost = httpx.post(f"{server}/api/v1/cost", json={"hardware": ["h200-sxm", "h20", "ascend-910c"],
+                                                     "model": "deepseek-v3", "chips": api["chips"],
+                                                     "tpot_slo_ms": None}, timeout=120).json()
+    for r in cost["results"]:
+        shown = page.locator(f'span[data-metric="cny_per_mtok"][data-hw="{r["hardware"]}"]').inner_text()
+        assert abs(_num(shown) - r["per_mtok"]["output"]) <= abs(r["per_mtok"]["output"]) * 6e-3, shown
+    assert _traces(page, "cost-chart") == 1
     # a choice: drop the 910C, add the H100, tighten TPOT; the URL carries the query
     page.uncheck('#hw-choices input[value="ascend-910c"]')
     page.check('#hw-choices input[value="h100-sxm"]')
@@ -138,3 +145,27 @@ def test_claims_and_accuracy_equal_api(server, page):
     points = page.evaluate("""() => document.getElementById('accuracy-chart').data
         .filter((t) => t.mode === 'markers').reduce((n, t) => n + t.x.length, 0)""")
     assert points == sum(1 for r in acc["rows"] if not r["skipped"] and r["predicted"] and r["measured"])
+
+
+def test_plan_runs_in_the_background_and_shows_the_saved_run(server, page, artifacts):
+    page.goto(f"{server}/plan?lang=en")
+    page.wait_for_function("document.body.dataset.ready === '1'", timeout=TIMEOUT_MS)
+    page.fill("#samples", "200")
+    page.uncheck("#tornado")
+    page.click("#run")
+    page.wait_for_selector("#plan-progress", state="visible")
+    page.wait_for_function("document.body.dataset.ready === '1' && !document.querySelector('#plan-result').hidden",
+                           timeout=4 * TIMEOUT_MS)
+    assert page.locator("#error").is_hidden(), page.locator("#error").inner_text()
+    for chart in ("fleet-chart", "plan-cost-chart", "risk-chart"):
+        assert _traces(page, chart) > 0, chart
+    runs = httpx.get(f"{server}/api/v1/runs", timeout=30).json()["runs"]
+    fleet = next(r for r in runs if r["kind"] == "fleet")
+    risk = next(r for r in runs if r["kind"] == "risk")
+    assert fleet["run_id"] in page.locator("#run-ids").inner_text()
+    saved = httpx.get(f"{server}/api/v1/runs/{fleet['run_id']}", timeout=30).json()
+    per = saved["outputs"]["plan"]["per_mtok"]["output"]
+    assert f"{per:.3g}" in page.locator("#answer").inner_text()
+    hist = page.evaluate("() => document.getElementById('risk-chart').data[0].y.reduce((a, b) => a + b, 0)")
+    assert hist == risk["samples"] == 200
+    page.screenshot(path=str(artifacts / "plan-en.png"), full_page=True)

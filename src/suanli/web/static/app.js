@@ -157,7 +157,9 @@
     const rows = out.results.map((r) => {
       if (r.error) return [chipLabel(r.hardware), "—", "—", "—", "—", "—", "—", r.error, "—"];
       const m = r.metrics, c = r.config, eb = r.error_band;
-      const yuan = cost && cost[r.hardware] !== undefined ? fmt(cost[r.hardware], 3) : "—";
+      const cc = cost && cost[r.hardware];
+      const yuan = cc ? {html: `<span class="num" data-metric="cny_per_mtok" data-hw="${esc(r.hardware)}">${fmt(cc.value, 3)}</span>` +
+        (cc.band ? ` <span class="muted">(${fmt(cc.band[0], 3)}–${fmt(cc.band[1], 3)})</span>` : "")} : "—";
       return [chipLabel(r.hardware), {html: `<span class="num" data-metric="output_tps_per_chip" data-hw="${esc(r.hardware)}">${fmt(m.output_tps_per_chip)}</span>`},
         fmt(m.tps_per_user), fmt(m.ttft_ms), fmt(m.tpot_ms),
         eb && eb.mape !== null ? `±${Math.round(100 * eb.mape)}% (${fmt(eb.low)}–${fmt(eb.high)})` : "—",
@@ -165,7 +167,8 @@
     });
     fillTable($("#results"), [T["common.hardware"], T["compare.tps_chip"], T["compare.tps_user"], T["compare.ttft_ms"],
       T["compare.tpot_ms"], T["compare.band"], T["compare.config"], T["compare.bottleneck"], T["compare.cost"]], rows);
-    $("#cost-note").textContent = cost ? "" : T["compare.cost_na"];
+    $("#cost-note").textContent = cost ? T["compare.cost_note"] : T["compare.cost_na"];
+    if (cost) drawCost(ok, cost);
     const curves = Object.entries(out.pareto || {}).filter(([, c]) => c.points && c.points.length);
     Plotly.react("pareto-chart", curves.map(([hid, c], i) => ({
       x: c.points.map((p) => p.tps_per_user), y: c.points.map((p) => p.output_tps_per_chip), name: chipName(hid),
@@ -191,13 +194,23 @@
       yaxis: {type: "log", title: {text: T["compare.attainable"]}}, legend: {orientation: "h", x: 0, y: 1.12}}, PLOT_CFG);
     document.body.dataset.ready = "1";
   }
+  function drawCost(ok, cost) {
+    const rows = ok.filter((r) => cost[r.hardware]);
+    Plotly.react("cost-chart", [{type: "bar", x: rows.map((r) => chipName(r.hardware)), y: rows.map((r) => cost[r.hardware].value),
+      marker: {color: rows.map((r, i) => COLORS[i % COLORS.length])},
+      error_y: {type: "data", symmetric: false,
+        array: rows.map((r) => cost[r.hardware].band ? cost[r.hardware].band[1] - cost[r.hardware].value : 0),
+        arrayminus: rows.map((r) => cost[r.hardware].band ? cost[r.hardware].value - cost[r.hardware].band[0] : 0)}}],
+      {margin: {t: 10}, yaxis: {title: {text: T["compare.cost"]}}}, PLOT_CFG);
+  }
   async function costFor(q, out) {
-    /* Yuan per million tokens from the economics endpoint, when this build has one. */
-    const res = await api("/cost/compare", {method: "POST", body: JSON.stringify({hardware: q.hardware, model: q.model,
+    /* Yuan per million output tokens (all cost on output tokens) from the economics engine, same workload. */
+    const res = await api("/cost", {method: "POST", body: JSON.stringify({hardware: q.hardware, model: q.model,
       chips: out.chips, isl: q.isl, osl: q.osl, weight_dtype: q.weight_dtype, ttft_slo_ms: q.ttft_slo_ms,
-      tpot_slo_ms: q.tpot_slo_ms})});
+      tpot_slo_ms: q.tpot_slo_ms, currency: "CNY"})});
     const o = {};
-    (res.results || []).forEach((r) => { if (r.cny_per_mtok !== undefined) o[r.hardware] = r.cny_per_mtok; });
+    (res.results || []).forEach((r) => { if (r.per_mtok) o[r.hardware] = {value: r.per_mtok.output,
+      band: r.per_mtok_band ? r.per_mtok_band.output : null, hour: r.chip_hour.per_chip_hour}; });
     return Object.keys(o).length ? o : null;
   }
 
@@ -296,8 +309,75 @@
 
   /* ---------------------------------------------------------------- plan */
   async function planPage() {
+    let ex;
+    try { ex = await api("/plan/example"); } catch (e) { $("#plan-na").hidden = false; document.body.dataset.ready = "1"; return; }
+    $("#scenario").value = ex.yaml;
+    $("#scenario-file").addEventListener("change", async (ev) => {
+      const f = ev.target.files[0]; if (f) $("#scenario").value = await f.text();
+    });
+    $("#plan-form").addEventListener("submit", (ev) => { ev.preventDefault(); runPlan(); });
+    if (params().get("run") === "1") await runPlan(); else document.body.dataset.ready = "1";
+  }
+  async function follow(job) {
+    /* Poll a background job until it ends, showing its progress. */
+    $("#plan-progress").hidden = false;
+    for (;;) {
+      const j = await api("/jobs/" + job.id);
+      $("#progress").value = j.fraction || 0;
+      $("#progress-text").textContent = `${j.kind}: ${T["plan.running"]} · ${(j.progress || []).slice(-1)[0] || ""}`;
+      if (j.status === "done") return j;
+      if (j.status === "failed") throw new Error(j.error.message + (j.error.hint ? " — " + j.error.hint : ""));
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  async function runPlan() {
+    clearError();
+    document.body.dataset.ready = "0";
+    const body = {scenario_yaml: $("#scenario").value, tornado: $("#tornado").checked};
+    setUrl({run: "1"});
+    try {
+      const fj = await follow(await api("/plan/fleet", {method: "POST", body: JSON.stringify(body)}));
+      drawFleet(fj.result);
+      const rj = await follow(await api("/plan/risk", {method: "POST", body: JSON.stringify(
+        {scenario_yaml: body.scenario_yaml, samples: num("#samples") || 500, store: true})}));
+      drawRisk(rj.result, fj.result.plan.currency);
+      $("#run-ids").textContent = `runs ${fj.run_id || "—"} · ${rj.run_id || "—"} (GET /api/v1/runs/ID, suanli runs show ID)`;
+      $("#progress-text").textContent = "done";
+    } catch (e) { showError(e); }
     document.body.dataset.ready = "1";
-    if (window.SuanliPlan) await window.SuanliPlan({api, T, LANG, fmt, esc, $});
+  }
+  function drawFleet(st) {
+    const p = st.plan, a = st.answer;
+    $("#plan-result").hidden = false;
+    $("#answer").textContent = `${p.name}: ${fmt(p.per_mtok.output, 3)} ${p.currency} / M output tokens · ` +
+      `${a.period_end}: ` + a.fleet_end.map((f) => `${f.chips} × ${f.name}`).join(", ") +
+      ` · binding: ${a.binding_families.join(", ") || "—"}`;
+    const opts = Array.from(new Set(p.fleet.map((f) => f.option)));
+    Plotly.react("fleet-chart", opts.map((o, i) => {
+      const rows = p.fleet.filter((f) => f.option === o);
+      return {type: "bar", name: o, x: rows.map((f) => f.period), y: rows.map((f) => f.chips_in_service),
+        marker: {color: COLORS[i % COLORS.length]}};
+    }).filter((t) => t.y.some((v) => v > 0)), {barmode: "stack", margin: {t: 30}, legend: {orientation: "h", y: 1.15},
+      xaxis: {categoryorder: "array", categoryarray: p.periods}}, PLOT_CFG);
+    const pv = p.cost.present_value;
+    const parts = Object.keys(pv).filter((k) => !["all", "fleet"].includes(k) && pv[k] > 0);
+    Plotly.react("plan-cost-chart", [{type: "bar", x: parts, y: parts.map((k) => pv[k]), marker: {color: "#2563eb"}}],
+      {margin: {t: 10}, yaxis: {title: {text: p.currency + " (PV)"}}}, PLOT_CFG);
+    const tor = (st.tornado || []).slice().reverse();
+    Plotly.react("tornado-chart", tor.length ? [
+      {type: "bar", orientation: "h", name: "low", y: tor.map((r) => r.input), x: tor.map((r) => r.per_mtok_low - r.base), base: tor.map((r) => r.base),
+        marker: {color: "#16a34a"}, text: tor.map((r) => r.low), hovertemplate: "%{text}: %{x:.3f}<extra></extra>"},
+      {type: "bar", orientation: "h", name: "high", y: tor.map((r) => r.input), x: tor.map((r) => r.per_mtok_high - r.base), base: tor.map((r) => r.base),
+        marker: {color: "#dc2626"}, text: tor.map((r) => r.high), hovertemplate: "%{text}: %{x:.3f}<extra></extra>"}] :
+      [{type: "bar", x: [0], y: ["—"]}], {barmode: "overlay", margin: {t: 10, l: 200}, legend: {orientation: "h"}}, PLOT_CFG);
+    fillTable($("#binding"), ["constraint", "family", "period", "limit", "dual", "unit"],
+      p.binding.map((b) => [b.constraint, b.family, b.period || "", fmt(b.limit), fmt(b.dual), b.unit || ""]));
+  }
+  function drawRisk(r, currency) {
+    const h = r.histogram, mids = h.counts.map((_, i) => (h.edges[i] + h.edges[i + 1]) / 2);
+    Plotly.react("risk-chart", [{type: "bar", x: mids, y: h.counts, marker: {color: "#9333ea"}}],
+      {margin: {t: 10}, xaxis: {title: {text: `${currency} / M output tokens (p10 ${fmt(r.per_mtok.p10, 3)}, p50 ${fmt(r.per_mtok.p50, 3)}, p90 ${fmt(r.per_mtok.p90, 3)})`}},
+        yaxis: {title: {text: "samples"}}, bargap: 0.05}, PLOT_CFG);
   }
 
   /* ---------------------------------------------------------------- accuracy */
