@@ -145,7 +145,9 @@ def open_device(device: str) -> tuple[Any, DeviceInfo]:
             raise SuanliError(f"device {device!r} needs the PyTorch plug-in {plugin}, which is not installed",
                               hint=f"install the vendor's {plugin} wheel matching torch {torch.__version__}") from None
     cores = os.cpu_count() or 1
-    machine = f"{platform.node() or 'host'} ({_cpu_name()}, {cores} cores, {platform.system()} {platform.release()})"
+    load = f", load average {os.getloadavg()[0]:.1f} at start" if hasattr(os, "getloadavg") else ""
+    machine = (f"{platform.node() or 'host'} ({_cpu_name()}, {cores} cores, {platform.system()} "
+               f"{platform.release()}{load})")
     if device == "cpu":
         versions["threads"] = str(torch.get_num_threads())
         blas = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())

@@ -469,7 +469,8 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
                                       basis=(f"out-of-fold, one {group} held out at a time" if oof and group
                                              else f"out-of-fold ({folds} folds)" if oof else "in-sample")),
         "generated_by": "suanli calibrate", "notes": "; ".join(notes) or None,
-        "params": {k: (v.model_copy(update={"sd": round(sds[k], 6)}) if sds.get(k) is not None else v)
+        "params": {k: v.model_copy(update={"value": float(f"{v.value:.5g}"),
+                                            **({"sd": float(f"{sds[k]:.3g}")} if sds.get(k) is not None else {})})
                    for k, v in cal.params.items()},
     })
     upd = {}
