@@ -11,8 +11,8 @@ Error bands come from the leave-one-source-out errors of each hardware family
 and kind: the band is the 80th percentile of ``|ln(predicted / measured)|`` of
 the group, and its *coverage* is the share of the group's rows whose error falls
 inside the band computed without that row (an honest check that an "80% band"
-holds about 80% of unseen rows). Families without a serving measurement carry
-the widest band of any group, and the prediction says so.
+holds about 80% of unseen rows). Families with fewer serving measurements than a
+band needs (4) carry the widest band of any group, and the prediction says so.
 
 The prose of the report (the mechanisms of the model and what each changed) is
 ``perf/data/accuracy_mechanisms.md``; this module only adds the tables.
@@ -106,7 +106,9 @@ def error_bands(report: ValidationReport, oof: dict[str, float] | None = None) -
         "quantile": BAND_QUANTILE,
         "groups": out,
         "widest": {"group": widest[0], **widest[1]} if widest else None,
-        "measured_families": sorted({r.family for r in ok if r.kind in SERVING_KINDS}),
+        # a family counts as measured with enough serving rows for a band of its own
+        "measured_families": sorted({f for f in {r.family for r in ok}
+                                     if sum(r.family == f and r.kind in SERVING_KINDS for r in ok) >= MIN_BAND_ROWS}),
         "measured_stacks": sorted({_stack(r) for r in ok if r.kind in SERVING_KINDS} - {"?"}),
         "measured_vendors": sorted({r.vendor for r in ok if r.kind in SERVING_KINDS}),
     }
@@ -233,7 +235,7 @@ def render_markdown(report: ValidationReport, *, cv: dict[str, dict[str, float]]
                   f"of {n}."]
         if bands.get("widest"):
             w = bands["widest"]
-            L += ["", f"A family with no serving measurement takes the widest band, that of `{w['group']}` "
+            L += ["", f"A family with fewer than {MIN_BAND_ROWS} serving rows takes the widest band, that of `{w['group']}` "
                   f"({100 * w['low_pct']:+.0f}% / {100 * w['high_pct']:+.0f}%), and the prediction says so."]
         L.append("")
     if fitted:
@@ -273,7 +275,6 @@ def write_artifacts(report: ValidationReport, records: list[dict], catalog: Any,
     bands = error_bands(report, cv.get("source"))
     if report_path:
         p = Path(report_path)
-        p.parent.mkdir(parents=True, exist_ok=True)
         fitted = _packaged_optional("calibration.yaml").get("fitted")
         trust = {r["id"]: (r.get("trust") or "").strip().lower() for r in records}
         p.write_text(render_markdown(report, cv=cv, bands=bands, fitted=fitted, command=command, folds=folds,

@@ -180,6 +180,20 @@ def engine_group(row: dict) -> str:
     return (row.get("engine") or "unknown").strip().lower()
 
 
+def _residual_map(rows: list[dict], catalog: Any, params: dict) -> dict[str, float]:
+    """``{row id: log(predicted / measured)}`` of the rows the model predicts (as :func:`_residuals`)."""
+    out: dict[str, float] = {}
+    for r in rows:
+        try:
+            pred = predict_row(r, catalog, params)
+        except Skip:
+            continue
+        meas = float(r["value"])
+        out[r["id"]] = (math.log(max(pred, 1e-12) / meas) if r["metric"] != "e2e_latency_s"
+                        else math.log(meas / max(pred, 1e-12)))
+    return out
+
+
 def grouped_cross_validate(rows: list[dict], catalog: Any, group_of: Callable[[dict], str], *,
                            base: dict | None = None, warm: dict[str, float] | None = None,
                            progress: Callable[[str], None] | None = None) -> dict[str, float]:
@@ -187,12 +201,35 @@ def grouped_cross_validate(rows: list[dict], catalog: Any, group_of: Callable[[d
 
     Parameters that no remaining row informs (an engine's per-request cost when that engine is
     left out, a stack's maturity when its only publication is) fall back to their prior
-    (``FitParam.start``), as a prediction for an unmeasured engine or stack would. ``warm``
-    gives starting values for the others (the full fit: the optimiser then needs few steps).
-    Returns ``{row id: out-of-group prediction}``.
+    (``FitParam.start``), as a prediction for an unmeasured engine or stack would.
+
+    Each refit starts from ``warm`` (the full fit) and iterates with the residuals recomputed at
+    every step but the Jacobian of all rows taken once, at ``warm`` (a chord / frozen-Jacobian
+    Gauss-Newton): one model evaluation per step instead of one per parameter, so the ~35
+    refits of a leave-one-source-out run take a few minutes. The same Jacobian says which
+    parameters the remaining rows inform. Returns ``{row id: out-of-group prediction}``.
     """
+    from scipy.optimize import least_squares
+
     base = base or load_params(calibrated=False)
     rows = serving_rows(rows)
+    fps = FIT_PARAMS
+    x_w = np.array([(warm or {}).get(fp.name, fp.start) for fp in fps], dtype=float)
+    lo = np.array([fp.low for fp in fps])
+    hi = np.array([fp.high for fp in fps])
+    x_w = np.clip(x_w, lo, hi)
+    vals_w = {fp.name: v for fp, v in zip(fps, x_w)}
+    r_w = _residual_map(rows, catalog, with_values(base, vals_w))
+    ids = [r["id"] for r in rows if r["id"] in r_w]
+    J = np.zeros((len(ids), len(fps)))
+    for k, fp in enumerate(fps):
+        h = 1e-2 * max(abs(x_w[k]), 1.0)
+        step = h if x_w[k] + h <= hi[k] else -h
+        bumped = dict(vals_w)
+        bumped[fp.name] = x_w[k] + step
+        r_b = _residual_map(rows, catalog, with_values(base, bumped))
+        J[:, k] = [(r_b.get(i, r_w[i]) - r_w[i]) / step for i in ids]
+    pos = {i: n for n, i in enumerate(ids)}
     groups: dict[str, list[dict]] = {}
     for r in rows:
         groups.setdefault(group_of(r), []).append(r)
@@ -200,10 +237,23 @@ def grouped_cross_validate(rows: list[dict], catalog: Any, group_of: Callable[[d
     for g, test in sorted(groups.items()):
         if progress:
             progress(g)
-        train = [r for r in rows if group_of(r) != g]
-        fps = informed(train, catalog, base=base)
-        vals = fit(train, catalog, base=base, fit_params=fps, x0=warm, tol=CV_TOL, max_nfev=CV_MAX_NFEV)
-        vals.update({fp.name: fp.start for fp in FIT_PARAMS if fp not in fps})
+        train = [r for r in rows if group_of(r) != g and r["id"] in pos]
+        rix = [pos[r["id"]] for r in train]
+        cols = [k for k in range(len(fps)) if np.any(np.abs(J[rix, k]) > 1e-9)]
+        vals = {fp.name: fp.start for fp in fps}          # uninformed: the prior
+        if cols:
+            Jg = J[np.ix_(rix, cols)]
+
+            def f(x: np.ndarray, cols: list[int] = cols, train: list[dict] = train) -> np.ndarray:
+                v = dict(vals)
+                v.update({fps[k].name: float(xk) for k, xk in zip(cols, x)})
+                rm = _residual_map(train, catalog, with_values(base, v))
+                return np.array([rm.get(r["id"], r_w[r["id"]]) for r in train])
+
+            sol = least_squares(f, np.clip(x_w[cols], lo[cols] + 1e-9, hi[cols] - 1e-9),
+                                jac=lambda x, Jg=Jg: Jg, bounds=(lo[cols], hi[cols]), loss=FIT_LOSS,
+                                f_scale=FIT_F_SCALE, ftol=CV_TOL, xtol=CV_TOL, max_nfev=CV_MAX_NFEV)
+            vals.update({fps[k].name: float(xk) for k, xk in zip(cols, sol.x)})
         p = with_values(base, vals)
         for r in test:
             try:
@@ -226,6 +276,8 @@ def cross_validate(rows: list[dict], catalog: Any, *, k: int = 5, base: dict | N
     base = base or load_params(calibrated=False)
     rows = serving_rows(rows)
     fold_of = fold_of or (lambda r: zlib.crc32(r["id"].encode()) % k)
+    if warm:  # refits from the full fit: the frozen-Jacobian refit of grouped cross-validation
+        return grouped_cross_validate(rows, catalog, lambda r: str(fold_of(r)), base=base, warm=warm)
     out: dict[str, float] = {}
     for f in range(k):
         train = [r for r in rows if fold_of(r) != f]

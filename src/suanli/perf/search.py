@@ -223,7 +223,7 @@ def _select(ev: Evaluation, ok: np.ndarray, score: np.ndarray) -> int | None:
 def _band(params: dict, hw: HardwareSpec, kind: str) -> tuple[ErrorBand | None, list[str]]:
     """Error band of the hardware family and kind, and extrapolation warnings.
 
-    A family with no serving measurement takes the widest band of the validation report.
+    A family with too few serving measurements for a band of its own takes the widest band.
     """
     from suanli.perf.hardware import _packaged_optional
 
@@ -237,9 +237,10 @@ def _band(params: dict, hw: HardwareSpec, kind: str) -> tuple[ErrorBand | None, 
         w = bands["widest"]
         band = ErrorBand(w.get("mape"), int(w.get("n", 0)), w.get("group", "widest"), p80=w.get("p80"),
                          coverage=w.get("coverage"),
-                         note=f"no serving measurement of the {hw.family} family: the widest band of the validation set")
-        warns.append(f"extrapolation: no serving measurement of the {hw.family} family; the error band is the "
-                     f"widest of the validation set ({w.get('group')})")
+                         note=f"too few serving measurements of the {hw.family} family for a band of its own: "
+                              "the widest band of the validation set")
+        warns.append(f"extrapolation: too few serving measurements of the {hw.family} family for an error band of "
+                     f"its own; the band is the widest of the validation set ({w.get('group')})")
     else:
         keys = [f"family={hw.family}|kind={kind}"] + ([f"family={hw.family}|kind=serving"] if serving else []) \
             + [f"vendor={hw.vendor}|kind={kind}"] + ([f"vendor={hw.vendor}|kind=serving"] if serving else []) \

@@ -1,0 +1,135 @@
+"""Grouped cross-validation, error bands and their coverage; length and engine-limit inputs end to end."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from typer.testing import CliRunner
+
+from suanli.perf import calibrate as C
+from suanli.perf.accuracy import band_of, error_bands, quantile, render_markdown
+from suanli.perf.search import Request, predict_serve
+from suanli.perf.validate import RowResult, ValidationReport, request_from_row
+
+
+def _row(i, family, kind="serve", measured=100.0, predicted=110.0, vendor="NVIDIA"):
+    ape = abs(predicted - measured) / measured
+    return RowResult(f"R{i}", kind, "h200-sxm", "m", vendor, family, "output_tps_per_chip", measured, predicted,
+                     ape, False)
+
+
+def test_band_is_the_80th_percentile_of_log_errors_with_leave_one_out_coverage():
+    # ten rows, log errors 0.01 .. 0.10: the 80th percentile interpolates between 0.08 and 0.09
+    errs = [0.01 * k for k in range(1, 11)]
+    b = band_of(errs)
+    assert b["p80"] == pytest.approx(0.082)
+    assert b["high_pct"] == pytest.approx(math.exp(0.082) - 1, abs=1e-4)
+    assert b["low_pct"] == pytest.approx(math.exp(-0.082) - 1, abs=1e-4)
+    # without a row, the band of the other nine (their 80th percentile: 0.084 for the seven smallest
+    # removed, 0.078 and 0.074 for 0.08 and 0.09 removed, 0.074 for 0.10) holds only the seven smallest
+    assert b["coverage"] == pytest.approx(0.7)
+    assert quantile([5.0], 0.8) == 5.0
+
+
+def test_error_bands_use_out_of_group_predictions_and_name_the_widest():
+    rows = [_row(i, "hopper", predicted=100.0 * (1 + 0.02 * i)) for i in range(6)]
+    rows += [_row(10 + i, "ascend", vendor="Huawei", predicted=100.0 * (1 + 0.3 * (i + 1))) for i in range(5)]
+    rep = ValidationReport(rows)
+    # out-of-group predictions twice as far off as in-sample for the Hopper rows
+    oof = {r.id: 100.0 * (1 + 0.04 * i) for i, r in enumerate(rows[:6])}
+    b = error_bands(rep, oof)
+    hop = b["groups"]["family=hopper|kind=serving"]
+    assert hop["n"] == 6 and hop["mape"] == pytest.approx(sum(0.04 * i for i in range(6)) / 6, abs=1e-4)
+    assert b["widest"]["group"].startswith(("family=ascend", "vendor=Huawei"))
+    assert set(b["measured_families"]) == {"hopper", "ascend"}
+    # four rows or more make a family measured
+    assert "cdna3" not in error_bands(ValidationReport(rows + [_row(30, "cdna3")]), oof)["measured_families"]
+
+
+def test_unmeasured_family_carries_the_widest_band(catalog):
+    # a MetaX chip: two serving rows of its family, too few for a band of its own
+    p = predict_serve(catalog, Request("metax-c500", "llama-3.1-8b", chips=8, weight_dtype="bf16"))
+    eb = p.error_band
+    assert eb is not None and eb.note and "widest" in eb.note
+    assert any("too few serving measurements of the" in w for w in p.warnings)
+    h = predict_serve(catalog, Request("h200-sxm", "llama-3.1-8b", chips=8, weight_dtype="bf16")).error_band
+    assert h.note is None and h.group.startswith(("family=hopper", "vendor=NVIDIA"))
+    assert eb.p80 >= h.p80
+
+
+def test_source_and_engine_groups():
+    mlperf = {"source": "mlcommons/inference_results_v5.1:closed/NVIDIA/results/B200-SXM-180GBx8_TRT/deepseek-r1/"
+                        "Offline/performance/run_1/mlperf_log_summary.txt", "engine": "TRT-LLM"}
+    assert C.source_group(mlperf) == "mlcommons/inference_results_v5.1:closed/NVIDIA/results/B200-SXM-180GBx8_TRT"
+    assert C.engine_group(mlperf) == "trt-llm" and C.engine_group({}) == "unknown"
+
+
+def test_parameters_without_rows_are_not_fitted(catalog):
+    rows = [{"id": "x", "kind": "serve", "hardware": "h200-sxm", "chips": "8", "model": "llama-3.1-70b",
+             "weight_dtype": "fp8", "isl": "1024", "osl": "1024", "metric": "output_tps_per_chip",
+             "value": "3000", "engine": "vllm"}]
+    names = {fp.name for fp in C.informed(rows, catalog)}
+    assert "maturity.cuda" in names and "engines.vllm.request_us" in names
+    assert "maturity.cann" not in names and "engines.sglang.request_us" not in names
+
+
+def test_report_headline_is_leave_one_source_out():
+    rows = [_row(i, "hopper") for i in range(5)]
+    md = render_markdown(ValidationReport(rows, source="x.csv"),
+                         cv={"source": {r.id: 130.0 for r in rows}, "engine": {r.id: 120.0 for r in rows}})
+    head = md.split("## Headline")[1].split("\n\n")[1]
+    first = head.splitlines()[2]
+    assert "leave one source out" in first and "30.0%" in first
+
+
+def test_record_columns_reach_the_request():
+    row = {"id": "r", "kind": "serve", "hardware": "b200", "chips": "8", "model": "deepseek-v3",
+           "weight_dtype": "fp4", "isl": "804", "osl": "3736", "isl_cv": "0.505", "osl_cv": "1.114",
+           "osl_p99": "20000", "max_batch_per_rank": "512", "max_num_tokens": "4608", "max_seq_len": "23140",
+           "concurrency": "64", "batch_per_chip": "8", "metric": "output_tps_per_chip", "value": "1"}
+    req = request_from_row(row)
+    assert (req.isl_cv, req.osl_cv, req.osl_max) == (0.505, 1.114, 20000)
+    assert (req.max_batch_per_rank, req.max_num_tokens, req.max_seq_len) == (512, 4608, 23140)
+    assert req.batch_per_chip == 8 and req.concurrency is None
+
+
+def test_mlperf_deepseek_r1_server_below_offline_and_near_measured(catalog):
+    """MLI-001's system (8 x B200, TRT-LLM, MLPerf DeepSeek-R1 lengths): server <= offline."""
+    base = Request("b200", "deepseek-v3", chips=8, isl=804, osl=3736, weight_dtype="fp4", act_dtype="fp4",
+                   kv_dtype="fp8", engine="trt-llm", tp=1, ep=8, dp=8, attn_dp=True, isl_cv=0.505, osl_cv=1.114,
+                   osl_max=20000, max_batch_per_rank=512, max_num_tokens=4608)
+    off = predict_serve(catalog, base).metrics["output_tps_per_chip"]
+    srv = predict_serve(catalog, Request(**{**base.__dict__, "scenario": "server", "ttft_slo_ms": 2000,
+                                            "tpot_slo_ms": 80})).metrics["output_tps_per_chip"]
+    assert srv <= off
+    # the measured offline figure (MLPerf v5.1 result 5.1-0069: 33,379 tok/s on 8 GPUs)
+    assert abs(off / 4172.38 - 1) < 0.25
+
+
+def test_cli_takes_lengths_and_engine_limits(tmp_path):
+    from suanli.cli.main import app
+
+    f = tmp_path / "lengths.csv"
+    f.write_text("isl,osl\n100,10\n300,30\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["predict", "serve", "-H", "h200-sxm", "-m", "llama-3.1-8b", "--lengths", str(f),
+                                 "--max-batch-per-rank", "16", "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["config"]["isl"] == 200 and d["config"]["lengths"]["isl_cv"] == 0.5
+    assert d["config"]["engine_limits"]["max_batch_per_rank"] == 16
+    assert d["config"]["batch_per_instance"] <= 16 * d["config"]["dp"] * d["config"]["pp"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("isl,osl\n100,-3\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["predict", "serve", "-H", "h200-sxm", "-m", "llama-3.1-8b", "--lengths", str(bad)])
+    assert r.exit_code == 2 and "bad.csv:2" in r.output
+    r = CliRunner().invoke(app, ["predict", "serve", "-H", "h200-sxm", "-m", "llama-3.1-8b", "--osl-cv", "-1"])
+    assert r.exit_code == 2
+
+
+def test_unequal_disaggregation(catalog):
+    """24 chips as 8 prefill + 16 decode chips (instances of different sizes)."""
+    p = predict_serve(catalog, Request("ascend-910c", "deepseek-v3", chips=24, weight_dtype="int8", disagg=True))
+    c = p.config
+    assert c["prefill_chips"] + c["decode_chips"] <= 24
+    assert c["prefill_chips"] != c["decode_chips"]
