@@ -168,3 +168,12 @@ def test_moe_dispatch_bus_bandwidth_never_zero(catalog, ep, nbytes):
         # large intranode dispatch: DeepEP's README reports ~153-158 GB/s over NVLink on H800
         assert 0.7 * 153 < v < 1.3 * 158
     assert np.isfinite(v)
+
+
+@pytest.mark.parametrize("hw,model", [("h200-sxm", "llama-3.1-8b"), ("ascend-910b2", "qwen3-32b")])
+def test_one_request_in_flight_is_one_request_of_throughput(hw, model):
+    """Concurrency 1 on 8 chips: the system makes one request's tokens/s, whatever the layout."""
+    p = predict_serve(CAT, Request(hw, model, chips=8, isl=128, osl=1024, concurrency=1, scenario="fixed",
+                                   weight_dtype="bf16"))
+    system = p.metrics["output_tps_per_chip"] * 8
+    assert system <= 1000.0 / p.metrics["tpot_ms"] * (1 + 1e-6)

@@ -410,6 +410,11 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
     ev = evaluate(hw, m, dt, tp=b("tp"), pp=b("pp"), ep=b("ep"), dp=b("dp"), batch=grid, isl=req.isl,
                   osl=req.osl, mode=mode, draft=draft, accept_p=req.accept_p, lengths=lengths,
                   max_num_tokens=lim["max_num_tokens"], chunked_prefill=bool(lim["chunked_prefill"]))
+    if req.concurrency and req.batch_per_chip is None:
+        # fewer requests in flight than instances: the others idle, and tokens/s per chip counts them
+        busy = np.minimum(req.concurrency / np.maximum(np.floor(ranks / R), 1.0), 1.0)[:, None]
+        ev.out_tps_instance = ev.out_tps_instance * busy
+        ev.in_tps_instance = ev.in_tps_instance * busy
     ok = np.array(ev.fits, dtype=bool)  # a copy: ev.fits must keep saying what fits in memory
     if mode != "prefill" and req.batch_per_chip is None and req.concurrency is None:
         ok &= np.asarray(grid <= np.maximum(bmax[:, None], 1.0))
