@@ -237,3 +237,43 @@ def test_startup_benchmark_exists_with_results():
     root = Path(__file__).resolve().parents[2]
     assert (root / "benchmarks" / "startup.py").exists()
     assert (root / "benchmarks" / "results" / "startup.md").exists()
+
+
+def test_validate_predicts_repeated_configurations_once(tmp_path, catalog):
+    """Rows that differ only in id and measured value share one prediction, and get the same one."""
+    from suanli.perf import validate as v
+
+    rows = [{"id": f"R{i}", "kind": "gemm", "hardware": "h100-sxm", "chips": "1", "metric": "tflops",
+             "value": str(500 + i), "gemm_m": "8192", "gemm_n": "8192", "gemm_k": "8192", "weight_dtype": "bf16",
+             "act_dtype": "bf16"} for i in range(50)]
+    calls = []
+    real = v.predict_row
+
+    def counting(row, cat, p):
+        calls.append(row["id"])
+        return real(row, cat, p)
+
+    import pytest as _pytest
+
+    mp = _pytest.MonkeyPatch()
+    mp.setattr(v, "predict_row", counting)
+    try:
+        rep = v.validate_records(rows, catalog)
+    finally:
+        mp.undo()
+    assert len(calls) == 1 and len({r.predicted for r in rep.rows}) == 1
+    assert rep.rows[0].predicted == v.validate_records(rows[:1], catalog).rows[0].predicted
+    assert [r.ape for r in rep.rows][:2] != [None, None]
+
+
+def test_validate_table_of_a_long_file_shows_the_worst_rows(run_cli, tmp_path, monkeypatch):
+    import suanli.cli.validate as cv
+
+    monkeypatch.setattr(cv, "TABLE_MAX_ROWS", 4)
+    p = tmp_path / "long.csv"
+    p.write_text(CSV_HEAD + "".join(ROW.format(id=f"R{i}", v=str(100 * (i + 1))) for i in range(10)),
+                 encoding="utf-8")
+    code, out, _ = run_cli("validate", str(p))
+    text = " ".join(out.split())
+    assert code == 0 and "largest errors" in text and "--json lists every row" in text
+    assert "R0 " in text  # measured 100 TFLOPS: the largest error

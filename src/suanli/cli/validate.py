@@ -148,10 +148,17 @@ def validate(
         if not predicted:
             raise typer.Exit(2)
         return
+    shown, title = rep.rows, f"Validation: {file}"
+    if len(shown) > TABLE_MAX_ROWS:  # a long file: the worst rows and the skipped ones; --json has every row
+        worst = sorted((r for r in shown if r.ape is not None), key=lambda r: -r.ape)[:TABLE_MAX_ROWS // 2]
+        skipped = [r for r in shown if r.ape is None][:TABLE_MAX_ROWS // 2]
+        shown = worst + skipped
+        title += (f" ({len(worst)} largest errors and {len(skipped)} skipped rows of {len(rep.rows)}; "
+                  "--json lists every row)")
     rows = [[r.id, r.kind, r.hardware, r.metric, r.measured, r.predicted,
-             "—" if r.ape is None else f"{100 * r.ape:.1f}%", r.reason or ""] for r in rep.rows]
-    console.print(table(f"Validation: {file}", ["id", "kind", "hardware", "metric", "measured", "predicted", "APE",
-                                                "skipped because"], rows))
+             "—" if r.ape is None else f"{100 * r.ape:.1f}%", r.reason or ""] for r in shown]
+    console.print(table(title, ["id", "kind", "hardware", "metric", "measured", "predicted", "APE",
+                                "skipped because"], rows))
     grows = [[k, s["n"], _pct(s["mape"]), _pct(s["median_ape"]), _pct(s["within_25"]), s["skipped"]]
              for k, s in rep.groups().items()]
     s = rep.summary()
@@ -179,6 +186,9 @@ def _check_output(option: str, path: Optional[Path]) -> None:
         raise SuanliError(f"{option} {path}: cannot write there", hint="give a path you can write to")
 
 
+#: Rows the per-row table shows at most (a 100,000-row file renders its summary, not 100,000 lines).
+TABLE_MAX_ROWS = 200
+
 #: Rows from which an interactive `suanli validate` shows a progress bar.
 PROGRESS_MIN_ROWS = 20
 
@@ -195,12 +205,13 @@ def _validate_with_progress(file: Path, cat: Any, kind: Optional[str], by: str) 
     if len(records) < PROGRESS_MIN_ROWS:
         return validate_records(records, cat, kind=kind, by=by, params=params, source=str(file))
     rows: list[Any] = []
+    cache: dict = {}  # rows that differ only in id and measured value share one prediction
     with Progress(TextColumn("predicting"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
         task = bar.add_task("", total=len(records))
         for rec in records:
             bar.update(task, description=str(rec.get("id", "")))
-            rows += validate_records([rec], cat, kind=kind, by=by, params=params, source=str(file)).rows
+            rows += validate_records([rec], cat, kind=kind, by=by, params=params, source=str(file), cache=cache).rows
             bar.advance(task)
     return ValidationReport(rows, by=by, source=str(file))
 

@@ -344,12 +344,23 @@ class ValidationReport:
         return pd.DataFrame([r.to_dict() for r in self.rows])
 
 
+#: Columns that describe a measurement, not what to predict: rows equal in every other column share
+#: one prediction (a sweep of repeated measurements, a file of many runs of few configurations).
+NOT_PREDICTIVE = frozenset({"id", "value", "source", "date", "trust", "notes", "dataset"})
+
+
 def validate_records(rows: list[dict], catalog: Any, *, kind: str | None = None, by: str = "kind",
-                     params: dict | None = None, source: str = "") -> ValidationReport:
-    """Predict every record (optionally only one ``kind``) and collect the errors."""
+                     params: dict | None = None, source: str = "", cache: dict | None = None) -> ValidationReport:
+    """Predict every record (optionally only one ``kind``) and collect the errors.
+
+    The model is a pure function of a row's predictive columns, so rows that agree in all of
+    them are predicted once (``cache``, shared by callers that feed rows one at a time with the
+    same catalog and parameters).
+    """
     from suanli.perf.hardware import family_of, load_params
 
     p = params or load_params()
+    cache = {} if cache is None else cache
     out: list[RowResult] = []
     for row in rows:
         if kind and row.get("kind") != kind:
@@ -370,10 +381,15 @@ def validate_records(rows: list[dict], catalog: Any, *, kind: str | None = None,
         if bad:
             out.append(RowResult(**base, predicted=None, ape=None, skipped=True, reason=bad))
             continue
-        try:
-            pred = predict_row(row, catalog, p)
-        except Skip as exc:
-            out.append(RowResult(**base, predicted=None, ape=None, skipped=True, reason=str(exc)))
+        key = tuple(sorted((k, v) for k, v in row.items() if k is not None and k not in NOT_PREDICTIVE))
+        if key not in cache:
+            try:
+                cache[key] = predict_row(row, catalog, p)
+            except Skip as exc:
+                cache[key] = exc
+        pred = cache[key]
+        if isinstance(pred, Skip):
+            out.append(RowResult(**base, predicted=None, ape=None, skipped=True, reason=str(pred)))
             continue
         if not math.isfinite(pred) or pred <= 0:
             out.append(RowResult(**base, predicted=None, ape=None, skipped=True,
