@@ -5,7 +5,10 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from suanli.cli.common import CATALOG_OPTION, JSON_OPTION, check_choice, console, fmt, guarded, print_json, table
+from suanli.cli.common import (
+    CATALOG_OPTION, FORMAT_OPTION, JSON_OPTION, check_choice, check_format, console, fmt, guarded, print_csv,
+    print_json, table,
+)
 from suanli.errors import SuanliError
 
 if TYPE_CHECKING:  # the catalog (pydantic records) loads when a command runs, not when the CLI starts
@@ -56,6 +59,7 @@ def list_cmd(
     vendor: Optional[str] = typer.Option(None, "--vendor", help="Filter by vendor (substring, any case)."),
     category: Optional[str] = typer.Option(None, "--category", help="chip, card, system or roadmap."),
     catalog: Optional[list[str]] = CATALOG_OPTION,
+    output_format: str = FORMAT_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
     """List accelerators with their headline figures.
@@ -63,7 +67,9 @@ def list_cmd(
     Examples:
       suanli catalog list
       suanli catalog list --vendor huawei --json
+      suanli catalog list --format csv > accelerators.csv
     """
+    json_out = json_out or check_format(output_format) == "json"
     check_choice("--category", category.lower() if category else None, ("chip", "card", "system", "roadmap"))
     cat = get_catalog(catalog or ())
     accs = cat.list_accelerators(vendor, category)
@@ -74,6 +80,9 @@ def list_cmd(
                           hint=f"vendors (any case, part of the name): {', '.join(vendors)}")
     if json_out:
         print_json({"accelerators": rows, "n": len(rows)})
+        return
+    if output_format.lower() == "csv":
+        print_csv(list(rows[0]) if rows else ["id"], [list(r.values()) for r in rows])
         return
     cols = ["id", "vendor", "category", "BF16 TF", "FP8 TF", "INT8 TOPS", "HBM GB", "TB/s", "TDP W", "TPP", "conf."]
     console.print(table(f"{len(rows)} accelerators (dense peaks; — = unknown)", cols, [
@@ -111,7 +120,8 @@ def show_cmd(
         if fig.low is not None and fig.high is not None:
             shown += f" [{fmt(fig.low)}–{fmt(fig.high)}]"
         alts = "; ".join(f"{fmt(a.value)} ({a.source})" for a in fig.alternatives)
-        rows.append([name, shown, fig.confidence or "—", (fig.source or "—")[:70], alts or (fig.text or "")])
+        src = ("(inherits the record's sources) " if fig.source_inherited else "") + (fig.source or "—")
+        rows.append([name, shown, fig.confidence or "—", src[:70], alts or (fig.text or "")])
     console.print(table("figures", ["field", "value", "confidence", "source", "alternatives / wording"], rows))
     console.print(table("derived (computed, not stored)", ["metric", "value", "unit", "basis", "estimate"], [
         [k, v["value"], v["unit"], v["basis"], v["estimate"]] for k, v in derived.items()]))
@@ -125,6 +135,7 @@ def show_cmd(
 def compare_cmd(
     hardware: list[str] = typer.Argument(..., help="Two or more accelerator ids; ratios are to the first."),
     catalog: Optional[list[str]] = CATALOG_OPTION,
+    output_format: str = FORMAT_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Side by side, with each figure's ratio to the first accelerator.
@@ -132,7 +143,9 @@ def compare_cmd(
     Examples:
       suanli catalog compare h200-sxm h20 h100-sxm ascend-910c
       suanli catalog compare h200-sxm h20 ascend-910c --json
+      suanli catalog compare h200-sxm h20 ascend-910c --format csv
     """
+    json_out = json_out or check_format(output_format) == "json"
     from suanli.catalog.schema import DTYPE_BITS, PEAK_FIELD
 
     cat = get_catalog(catalog or ())
@@ -150,6 +163,11 @@ def compare_cmd(
                             lambda a, key=key: "estimate" if derived[accs.index(a)].get(key, {}).get("estimate") else None)
     if json_out:
         print_json({"hardware": [a.id for a in accs], "base": base.id, "metrics": metrics})
+        return
+    if output_format.lower() == "csv":
+        print_csv(["metric"] + [a.id for a in accs] + [f"{a.id}/{base.id}" for a in accs[1:]],
+                  [[k] + [m["values"][a.id] for a in accs] + [m["ratio"][a.id] for a in accs[1:]]
+                   for k, m in metrics.items()])
         return
     cols = ["metric"] + [a.id for a in accs] + [f"{a.id}/{base.id}" for a in accs[1:]]
     rows = []
