@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -87,13 +88,99 @@ def fmt(v: Any, digits: int = 4) -> str:
     return str(v)
 
 
-def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], **kw: Any) -> Table:
+_NUMBER = re.compile(r"^[±~≈<>=+\-−]?\s*[\d.,]+(e[+-]?\d+)?\s*(%|×|x)?(\s*\(.*\))?$")
+
+
+def _numberish(cell: str) -> bool:
+    """A cell that reads as a number (``1,234``, ``±10%``, ``0.15×``): it must never be wrapped."""
+    return bool(_NUMBER.match(cell.strip())) if cell.strip() not in ("", "—", "-") else True
+
+
+#: Width a text column is allowed before it wraps (numbers never wrap).
+TEXT_WIDTH = 24
+
+
+def _col_width(i: int, column: str, rows: list[list[str]], numeric: bool) -> int:
+    head = max((len(p) for p in str(column).split()), default=1)
+    longest = max([len(r[i]) for r in rows if i < len(r)] + [1])
+    return max(head, longest if numeric else min(longest, TEXT_WIDTH)) + 3
+
+
+def _width(columns: Sequence[str], rows: list[list[str]]) -> int:
+    """The width the table needs with text columns wrapped at TEXT_WIDTH and numbers whole."""
+    return 1 + sum(_col_width(i, c, rows, i > 0 and _numeric(i, rows)) for i, c in enumerate(columns))
+
+
+def _numeric(i: int, rows: list[list[str]]) -> bool:
+    return all(_numberish(r[i]) for r in rows if i < len(r))
+
+
+def _plain(title: str | None, columns: Sequence[str], cells: list[list[str]], **kw: Any) -> Table:
     t = Table(title=title, **kw)
     for i, c in enumerate(columns):
-        t.add_column(c, justify="left" if i == 0 else "right", overflow="fold")
-    for r in rows:
-        t.add_row(*[fmt(x) if not isinstance(x, str) else x for x in r])
+        numeric = i > 0 and _numeric(i, cells)
+        longest = max([len(r[i]) for r in cells if i < len(r)] + [1])
+        t.add_column(c, justify="right" if numeric else "left", overflow="fold", no_wrap=numeric,
+                     min_width=longest if numeric else min(longest, 12 if i else TEXT_WIDTH))
+    for r in cells:
+        t.add_row(*r)
     return t
+
+
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], **kw: Any) -> Any:
+    """A rich table fit to the terminal (80 columns, or a pipe): names wrap, numbers never do.
+
+    Too wide, a table with few rows is transposed (one row per column); otherwise its columns are split
+    into blocks that fit, each repeating the first column.
+    """
+    cells = [[fmt(x) if not isinstance(x, str) else x for x in r] for r in rows]
+    width = console.width or 80
+    if not cells or _width(columns, cells) <= width:
+        return _plain(title, columns, cells, **kw)
+    if len(cells) < len(columns) and len(cells) <= 8:
+        tcols = [str(columns[0])] + [r[0] for r in cells]
+        tcells = [[str(c)] + [r[i] if i < len(r) else "" for r in cells] for i, c in enumerate(columns)][1:]
+        if _width(tcols, tcells) <= width:
+            return _plain(title, tcols, tcells, **kw)
+    from rich.console import Group
+
+    widths = [_col_width(i, c, cells, i > 0 and _numeric(i, cells)) for i, c in enumerate(columns)]
+    blocks: list[list[int]] = []
+    used = 1 + widths[0]
+    for i in range(1, len(columns)):
+        if not blocks or used + widths[i] > width:
+            blocks.append([])
+            used = 1 + widths[0]
+        blocks[-1].append(i)
+        used += widths[i]
+    if len(blocks) <= 1:
+        return _plain(title, columns, cells, **kw)
+    parts = []
+    for n, b in enumerate(blocks):
+        idx = [0, *b]
+        head = title if n == 0 else (f"{title} (continued)" if title else None)
+        parts.append(_plain(head, [columns[i] for i in idx], [[r[i] if i < len(r) else "" for i in idx]
+                                                              for r in cells], **kw))
+    return Group(*parts)
+
+
+FORMAT_OPTION = typer.Option("table", "--format", help="table (default), csv (for spreadsheets and pipes) or "
+                                                       "json (the same as --json).")
+
+
+def check_format(value: str) -> str:
+    check_choice("--format", value.lower(), ("table", "csv", "json"))
+    return value.lower()
+
+
+def print_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Rows as CSV on stdout: plain values (no thousands separators), empty for unknown."""
+    import csv
+
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow(["" if v is None else _clean(v) for v in r])
 
 
 # --------------------------------------------------------------------------- option checks

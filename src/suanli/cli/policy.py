@@ -10,7 +10,10 @@ from typing import Any, Optional
 import typer
 from rich.markup import escape
 
-from suanli.cli.common import CATALOG_OPTION, JSON_OPTION, check_choice, console, guarded, print_json, table
+from suanli.cli.common import (
+    CATALOG_OPTION, FORMAT_OPTION, JSON_OPTION, check_choice, check_format, console, guarded, print_csv, print_json,
+    table,
+)
 from suanli.errors import SuanliError
 
 app = typer.Typer(
@@ -265,6 +268,7 @@ def timeline_cmd(
     all_events: bool = typer.Option(
         False, "--all", help="Also list dates where only the rules applied changed, not the outcome (table and --json)."),
     catalog: Optional[list[str]] = CATALOG_OPTION,
+    output_format: str = FORMAT_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Status by chip and date: every change, with the rule that caused it.
@@ -272,8 +276,10 @@ def timeline_cmd(
     Examples:
       suanli policy timeline h100-sxm h800-sxm h20 h200-sxm b200 --dest CN
       suanli policy timeline h20 --dest CN --from 2025-01-01 --json
+      suanli policy timeline h100-sxm h20 h200-sxm --format csv > timeline.csv
       suanli policy timeline h200-sxm --buyer state-funded --scenario safe-chips-act@2027-01-01 --to 2027-12-31
     """
+    json_out = json_out or check_format(output_format) == "json"
     from suanli.policy.timeline import timeline
 
     rs = _rules()
@@ -284,6 +290,13 @@ def timeline_cmd(
             for c in d["chips"]:
                 c["entries"] = [e for e in c["entries"] if e["outcome_changed"]]
         print_json(d)
+        return
+    if output_format.lower() == "csv":
+        print_csv(["hardware", "from", "eccn", "license_required", "review", "fee_fraction", "volume_cap",
+                   "china_access", "caused_by", "changes"],
+                  [[chip.hardware, str(e.date), e.eccn or "", e.license_required, e.review, e.fee_fraction,
+                    e.volume_cap or "", e.china_access, "; ".join(e.caused_by), "; ".join(e.changes)]
+                   for chip in t.chips for e in chip.entries if e.outcome_changed or all_events])
         return
     console.print(f"[bold]Timeline[/] {t.destination}, buyer {t.buyer}, {t.start} to {t.end}"
                   + (f", scenario {', '.join(t.scenarios)}" if t.scenarios else ""))

@@ -1,0 +1,68 @@
+"""Terminal output fit to read: 80 columns (or a pipe), names wrap and numbers never do; CSV where users pipe."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+
+
+@pytest.fixture()
+def narrow():
+    from suanli.cli import common
+
+    old = common.console.width
+    common.console.width = 80
+    yield
+    common.console.width = old
+
+
+def _numbers(text: str) -> list[str]:
+    return re.findall(r"\d[\d,]*\.?\d*", text)
+
+
+def test_compare_fits_80_columns_with_whole_numbers(run_cli, narrow):
+    code, out, _ = run_cli("compare", "-H", "h200-sxm,h20,ascend-910c", "-m", "llama-3.1-70b", "--chips", "8")
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) <= 80
+    code, js, _ = run_cli("compare", "-H", "h200-sxm,h20,ascend-910c", "-m", "llama-3.1-70b", "--chips", "8",
+                          "--json")
+    for r in json.loads(js)["results"]:
+        v = r["metrics"]["output_tps_per_chip"]
+        shown = f"{v:,.0f}" if v >= 1e4 else f"{v:.4g}"
+        assert shown in out  # on one line, not folded
+
+
+@pytest.mark.parametrize("args", [
+    ("catalog", "compare", "h200-sxm", "h20", "h100-sxm", "ascend-910c"),
+    ("catalog", "list", "--vendor", "nvidia"),
+    ("policy", "timeline", "h100-sxm", "h800-sxm", "h20", "h200-sxm", "b200", "--dest", "CN"),
+])
+def test_wide_tables_fit_80_columns(run_cli, narrow, args):
+    code, out, _ = run_cli(*args)
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) <= 80
+    # every TPP and date shown whole: 15,831 (H200) and the April 2025 letters
+    if args[1] == "compare":
+        assert "15,831" in out
+    if args[1] == "timeline":
+        assert "2025-04-09" in out
+
+
+def test_csv_equals_json(run_cli):
+    code, out, _ = run_cli("catalog", "compare", "h200-sxm", "h20", "--format", "csv")
+    assert code == 0
+    rows = {r["metric"]: r for r in csv.DictReader(io.StringIO(out))}
+    code, js, _ = run_cli("catalog", "compare", "h200-sxm", "h20", "--json")
+    m = json.loads(js)["metrics"]
+    assert float(rows["bf16_tflops"]["h20"]) == m["bf16_tflops"]["values"]["h20"] == 148
+    assert float(rows["bf16_tflops"]["h20/h200-sxm"]) == pytest.approx(148 / 989.4)
+    code, out, _ = run_cli("policy", "timeline", "h20", "--format", "csv")
+    first_licence = next(r for r in csv.DictReader(io.StringIO(out)) if r["license_required"] == "True")
+    assert first_licence["from"] == "2025-04-09"
+    code, out, _ = run_cli("catalog", "list", "--format", "json")
+    assert json.loads(out)["n"] > 50
+    code, _, err = run_cli("catalog", "list", "--format", "xml")
+    assert code == 2 and "one of table, csv, json" in err
