@@ -81,3 +81,21 @@ def test_replan_identical_on_local_and_ray(small_problem_built):
         ray.shutdown()
     assert np.array_equal(local.per_sample["per_mtok"], remote.per_sample["per_mtok"])
     assert local.per_mtok == remote.per_mtok and local.p_unmet == remote.p_unmet
+
+
+def test_ray_backend_without_ray_says_how_to_install(monkeypatch, small_problem_built):
+    import sys
+
+    from suanli.errors import SuanliError
+    from suanli.sweep import map_chunks
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    with pytest.raises(SuanliError) as e:
+        map_chunks(len, chunks=[[1], [2]], backend="ray")
+    assert "pip install" in e.value.hint and "ray" in e.value.hint
+
+
+def test_local_backend_keeps_chunk_order():
+    from suanli.sweep import map_chunks
+
+    assert map_chunks(lambda k, c: [k * x for x in c], 3, chunks=[[1], [2, 3]]) == [[3], [6, 9]]

@@ -27,8 +27,9 @@ def annuity(rate, years):
     r = np.asarray(rate, dtype=float)
     n = np.asarray(years, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        f = r / (1.0 - (1.0 + r) ** (-n))
-    return np.where(np.abs(r) < 1e-12, 1.0 / n, f)
+        # 1 - (1 + r)^-n written with expm1/log1p: exact for tiny rates too
+        f = r / -np.expm1(-n * np.log1p(r))
+    return np.where(np.abs(r) < 1e-15, 1.0 / n, f)
 
 
 def sinking_fund(rate, years):
@@ -42,8 +43,8 @@ def sinking_fund(rate, years):
     r = np.asarray(rate, dtype=float)
     n = np.asarray(years, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        f = r / ((1.0 + r) ** n - 1.0)
-    return np.where(np.abs(r) < 1e-12, 1.0 / n, f)
+        f = r / np.expm1(n * np.log1p(r))
+    return np.where(np.abs(r) < 1e-15, 1.0 / n, f)
 
 
 def hardware_capex(price, *, levy_fraction=0.0, pass_through=1.0, levy_in_price=False, import_vat=0.0,
