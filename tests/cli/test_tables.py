@@ -66,3 +66,13 @@ def test_csv_equals_json(run_cli):
     assert json.loads(out)["n"] > 50
     code, _, err = run_cli("catalog", "list", "--format", "xml")
     assert code == 2 and "one of table, csv, json" in err
+
+
+def test_compare_csv_equals_json(run_cli):
+    args = ("compare", "-H", "h200-sxm,h20", "-m", "llama-3.1-70b", "--chips", "8")
+    code, out, _ = run_cli(*args, "--format", "csv")
+    assert code == 0
+    rows = {r["hardware"]: r for r in csv.DictReader(io.StringIO(out))}
+    code, js, _ = run_cli(*args, "--json")
+    for r in json.loads(js)["results"]:
+        assert float(rows[r["hardware"]]["output_tps_per_chip"]) == pytest.approx(r["metrics"]["output_tps_per_chip"])

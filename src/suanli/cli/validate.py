@@ -10,7 +10,7 @@ from typing import Any, Optional
 import typer
 
 from suanli.cli.common import (
-    CATALOG_OPTION, JSON_OPTION, check_choice, check_positive, console, err_console, fmt, guarded,
+    CATALOG_OPTION, FORMAT_OPTION, JSON_OPTION, check_format, print_csv, check_choice, check_positive, console, err_console, fmt, guarded,
     print_json, table,
 )
 from suanli.errors import SuanliError
@@ -36,6 +36,7 @@ def compare(
     scenario: Optional[str] = typer.Option(
         None, "--scenario", help="offline or server (default: server when an SLO is given, else offline)."),
     catalog: Optional[list[Path]] = CATALOG_OPTION,
+    output_format: str = FORMAT_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Headline comparison: best tokens/s per chip of a model on each chip, under the same SLOs.
@@ -47,7 +48,9 @@ def compare(
     Examples:
       suanli compare --hardware h200-sxm,h20,ascend-910c --model deepseek-v3 --tpot-slo-ms 50
       suanli compare -H h100-sxm,h800-sxm,h20 -m llama-3.1-70b --chips 8 --isl 4096 --osl 512 --json
+      suanli compare -H h200-sxm,h20,ascend-910c -m deepseek-v3 --format csv > compare.csv
     """
+    json_out = json_out or check_format(output_format) == "json"
     from suanli.perf.compare import compare_serving
     from suanli.perf.search import Request
 
@@ -63,6 +66,17 @@ def compare(
     failed = all("error" in r for r in results)
     if json_out:
         print_json(out)
+        if failed:
+            raise typer.Exit(2)
+        return
+    if output_format.lower() == "csv":
+        keys = ("output_tps_per_chip", "tps_per_user", "ttft_ms", "tpot_ms", "ttft_p99_ms", "tpot_p99_ms")
+        print_csv(["hardware", *keys, "error_band_mape", "tp", "pp", "ep", "dp", "batch_per_chip", "decode_bound",
+                   "error"],
+                  [[r["hardware"], *[r.get("metrics", {}).get(k) for k in keys],
+                    (r.get("error_band") or {}).get("mape"), *[r.get("config", {}).get(k) for k in
+                                                               ("tp", "pp", "ep", "dp", "batch_per_chip")],
+                    r.get("bottleneck", {}).get("decode"), r.get("error")] for r in results])
         if failed:
             raise typer.Exit(2)
         return
