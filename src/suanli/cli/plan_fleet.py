@@ -249,15 +249,17 @@ def render_fleet(study: Any) -> None:
     opts = [o for o in range(len(pl.options)) if pl.installed[o].any()]
     letters = [chr(ord("A") + i) for i in range(len(opts))]
     t_ = Table(title="Accelerators in service per quarter", box=box.SIMPLE_HEAD, pad_edge=False)
-    for c in ["quarter", *letters, "demand", "unmet"]:
+    for c in ["quarter", *letters, "demand", "unmet", "MW"]:
         t_.add_column(c, justify="left" if c == "quarter" else "right", no_wrap=True)
+    mw = pl.cost["onshore_mw_by_period"]
     for t, per in enumerate(pl.periods):
         dem = float(p.demand[:, t].sum())
         t_.add_row(per, *[f"{int(round(pl.installed[o, t] * p.unit_chips[o])):,}" for o in opts],
-                   f"{dem / 1e3:,.1f}k", f"{float(pl.unmet[:, t].sum()) / 1e3:,.1f}k")
+                   f"{dem / 1e3:,.1f}k", f"{float(pl.unmet[:, t].sum()) / 1e3:,.1f}k", f"{mw[t]:.2f}")
     console.print(t_)
     console.print("  ".join(f"{letters[i]}: {escape(pl.options[o])}" for i, o in enumerate(opts))
-                  + "; demand and unmet in output tokens/s", style="dim", highlight=False)
+                  + "; demand and unmet in output tokens/s; MW: onshore facility power of owned units",
+                  style="dim", highlight=False)
     caps = []
     for o in range(len(pl.options)):
         pred = p.notes["predictions"].get(f"{p.workloads[0]}/{pl.options[o]}", {})

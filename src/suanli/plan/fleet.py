@@ -302,6 +302,7 @@ def _summarise(p: FleetProblem, q: np.ndarray, a: np.ndarray, u: np.ndarray, obj
         "output_incl_unmet": (fleet_pv + pv["unmet"]) / dem_tokens_pv * 1e6 if dem_tokens_pv else float("nan"),
     }
     cost = {"present_value": {**pv, "fleet": fleet_pv, "all": fleet_pv + pv["unmet"]},
+            "onshore_mw_by_period": ((inst * p.kw_unit[:, None]).sum(axis=0) / 1000.0).tolist(),
             "by_period": by_period, "capex_by_period": capex.tolist(),
             "served_output_tokens": float(served.sum() * SECONDS_PER_PERIOD),
             "unmet_share": float(u.sum() / p.demand.sum()) if p.demand.sum() else 0.0,
