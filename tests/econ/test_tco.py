@@ -143,3 +143,18 @@ def test_capex_grows_with_every_part(price, levy, share, mult):
 def test_vectorized_cost_per_mtok():
     x = tco.cost_per_mtok(np.array([1.0, 2.0]), np.array([1000.0, 1000.0]))
     assert x.shape == (2,) and x[1] == pytest.approx(2 * x[0])
+
+
+_num = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**12, 10**12))
+
+
+@given(pue=_num, life=_num, price=_num, coc=_num, kw=_num)
+def test_any_economics_input_gives_a_finite_cost_or_a_clear_error(pue, life, price, coc, kw):
+    try:
+        ch = chip_hour_cost("h20", date="2026-06-01", inputs={"pue": pue, "life_years": life, "chip_price": price,
+                                                             "cost_of_capital": coc, "kw_per_chip": kw})
+    except SuanliError as exc:
+        assert exc.message and "\n" not in exc.message
+        return
+    assert math.isfinite(ch.per_chip_hour) and ch.per_chip_hour > 0
+    assert all(math.isfinite(v) and v >= 0 for v in ch.parts.values())
