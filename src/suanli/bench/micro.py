@@ -216,8 +216,8 @@ def plan_for(device: str, *, quick: bool, dtypes: tuple[str, ...]) -> MicroPlan:
         return MicroPlan(dtypes, squares, (1, 16, 128), 1024 if quick else 2048,
                          tuple(2 ** k for k in range(12, 29 if quick else 31, 2)),
                          8, 64, (256, 512) if quick else (256, 1024), 4, (1024, 4096) if quick else (1024, 8192),
-                         tuple(2 ** k for k in range(10, 21, 2)), trials=5 if quick else 7,
-                         min_block_s=0.01 if quick else 0.03)
+                         tuple(2 ** k for k in range(10, 21, 2)), trials=7,
+                         min_block_s=0.03)   # 30 ms blocks: a shared CPU's time slices average out
     sq = (1024, 4096, 8192) if quick else (512, 1024, 2048, 4096, 8192, 16384)
     return MicroPlan(dtypes, {d: sq for d in dtypes}, (1, 16, 128) if quick else (1, 8, 32, 128, 512), 8192,
                      tuple(2 ** k for k in range(12, 31 if quick else 33, 2)), 32, 128,
@@ -478,7 +478,7 @@ def run_collectives(device: str, world: int, sizes: tuple[int, ...], *, base: di
 
 
 # --------------------------------------------------------------------------- physical sanity
-def check_physics(records: list[dict], *, catalog: Any = None, plateau_tol: float = 0.35) -> list[dict]:
+def check_physics(records: list[dict], *, catalog: Any = None, plateau_tol: float = 0.5) -> list[dict]:
     """Checks a physical measurement must pass; each ``{"check", "ok", "detail"}``.
 
     * every figure is a finite number > 0;
