@@ -184,8 +184,9 @@ def render_markdown(report: ValidationReport, *, cv: dict[str, dict[str, float]]
          "Error per row is |predicted − measured| / measured (APE). *In-sample* uses the parameters as "
          "shipped (fitted on these rows). *Leave one source out* refits every fitted parameter without one "
          "whole publication (an MLPerf submission, a blog post, a paper) and predicts that publication's rows; "
-         "*leave one engine out* does the same per serving engine; a parameter no remaining row informs (the "
-         "left-out engine's host cost, a stack measured by one publication only) falls back to its prior. "
+         "*leave one engine out* does the same per serving engine; a parameter that fewer than three remaining rows "
+         "inform (the left-out engine's host cost, a stack measured by one publication only) falls back to its "
+         "prior. "
          "A new measurement comes from a publication the fit has not seen: **leave one source out is the "
          f"headline**. *{folds}-fold* splits rows at random (rows of one publication land on both sides).", ""]
     L += ["## Headline", "", "| set | rows | MAPE | median APE | within 25% | skipped |",

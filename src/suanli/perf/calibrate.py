@@ -154,6 +154,8 @@ def fit(rows: list[dict], catalog: Any, *, base: dict | None = None,
 #: Refits of grouped cross-validation start from the full fit and stop at this relative tolerance
 #: (0.1% on a parameter moves a prediction by well under 0.1%) or after this many steps.
 CV_TOL = 1e-3
+#: Rows a parameter needs in a refit's training set to be fitted (fewer: it keeps its prior).
+MIN_FIT_ROWS = 3
 CV_MAX_NFEV = 12
 
 
@@ -199,8 +201,9 @@ def grouped_cross_validate(rows: list[dict], catalog: Any, group_of: Callable[[d
                            progress: Callable[[str], None] | None = None) -> dict[str, float]:
     """Out-of-group predictions: for each group (a source, an engine) refit without it and predict it.
 
-    Parameters that no remaining row informs (an engine's per-request cost when that engine is
-    left out, a stack's maturity when its only publication is) fall back to their prior
+    Parameters that fewer than :data:`MIN_FIT_ROWS` remaining rows inform (an engine's per-request
+    cost when that engine is left out, a stack's maturity when its only publication is) fall back
+    to their prior
     (``FitParam.start``), as a prediction for an unmeasured engine or stack would.
 
     Each refit starts from ``warm`` (the full fit) and iterates with the residuals recomputed at
@@ -239,7 +242,8 @@ def grouped_cross_validate(rows: list[dict], catalog: Any, group_of: Callable[[d
             progress(g)
         train = [r for r in rows if group_of(r) != g and r["id"] in pos]
         rix = [pos[r["id"]] for r in train]
-        cols = [k for k in range(len(fps)) if np.any(np.abs(J[rix, k]) > 1e-9)]
+        # a parameter is fitted on a group of rows, never on one or two
+        cols = [k for k in range(len(fps)) if np.sum(np.abs(J[rix, k]) > 1e-9) >= MIN_FIT_ROWS]
         vals = {fp.name: fp.start for fp in fps}          # uninformed: the prior
         if cols:
             Jg = J[np.ix_(rix, cols)]
