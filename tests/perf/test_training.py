@@ -340,3 +340,10 @@ def test_cli_errors_exit_2_with_reason(cli):
               "--seq-len", "8192", "--global-batch", "8", "--json")
     assert res.exit_code == 2
     assert "does not fit" in json.loads(res.stdout)["message"]
+
+
+def test_comparison_of_the_training_report(catalog):
+    """docs/training.md's table: DeepSeek-V3 on 2,048 chips of each option, through the split-out report module."""
+    plans = T.comparison(catalog)
+    assert len(plans) == len(T.COMPARISON)
+    assert all(p.days > 0 and p.chip_hours > 0 for p in plans)

@@ -15,7 +15,7 @@ import numpy as np
 import yaml
 
 from suanli.errors import SuanliError
-from suanli.perf.training import METRICS, _merge, load_train_params, predict_train
+from suanli.perf.training import METRICS, TrainPlan, _merge, load_train_params, plan_train, predict_train
 
 # ----------------------------------------------------------------------------- validation records
 def _int(row: dict, key: str) -> int | None:
