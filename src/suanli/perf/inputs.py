@@ -109,8 +109,8 @@ def check_spec_decode(value: str | None) -> str | None:
     m = _SPEC.match(v)
     if not m or m.group(1) not in sd["methods"]:
         raise SuanliError(f"unknown spec_decode {value!r}",
-                          hint="a method and its draft tokens: " + ", ".join(f"{k}N ({d})" for k, d in
-                                                                             sd["methods"].items()) + "; or none")
+                          hint="a method and its draft tokens (CLI: --spec-decode), e.g. mtp1, mtp3, eagle3: "
+                               + ", ".join(f"{k}N ({d})" for k, d in sd["methods"].items()) + "; or none")
     method, n = m.group(1), int(m.group(2)) if m.group(2) else 1
     if n < 1:
         raise SuanliError(f"spec_decode {value!r} drafts no token",
