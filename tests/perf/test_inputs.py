@@ -131,3 +131,27 @@ def test_training_pipeline_candidates_do_not_scan_every_divisor(catalog):
     r = predict_train("h100-sxm", "llama-3.1-405b", chips=1_000_000, seq_len=8192, global_batch=4_000_000,
                       catalog=catalog)
     assert r.layout.pp <= 126 and r.tps_per_chip > 0
+
+
+@pytest.mark.parametrize("body,field", [("maturity:\n  cuda: {value: 0}\n", "maturity.cuda.value"),
+                                        ("families:\n  hopper: {mem_eff: .nan}\n", "families.hopper.mem_eff"),
+                                        ("families:\n  hopper: {kernel_us: -3}\n", "families.hopper.kernel_us"),
+                                        ("maturity:\n  cann: {value: .inf}\n", "maturity.cann.value")])
+def test_perf_params_must_be_physical(tmp_path, body, field):
+    """A --perf-params file is data too: zero rates, NaN and infinity are refused with the key path."""
+    from suanli.errors import DataError
+    from suanli.perf.hardware import load_params
+
+    p = tmp_path / "params.yaml"
+    p.write_text(body, encoding="utf-8")
+    with pytest.raises(DataError) as ei:
+        load_params(p)
+    assert ei.value.field == field and ei.value.file == str(p)
+
+
+def test_perf_params_may_zero_a_time(tmp_path):
+    from suanli.perf.hardware import load_params
+
+    p = tmp_path / "params.yaml"
+    p.write_text("families:\n  hopper: {kernel_us: 0}\n", encoding="utf-8")
+    assert load_params(p)["families"]["hopper"]["kernel_us"] == 0

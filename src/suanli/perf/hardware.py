@@ -98,6 +98,9 @@ def load_params(overrides: dict | str | Path | None = None, *, calibrated: bool 
             raise DataError(str(path), f"unknown top-level key {unknown[0]!r}", field=str(unknown[0]),
                             hint=("did you mean: " + ", ".join(close) + "; " if close else "")
                             + "keys: " + ", ".join(map(str, params)))
+        from suanli.perf.inputs import check_param_overrides
+
+        check_param_overrides(overrides, str(path))  # finite, >= 0, > 0 where it scales a rate
     return _deep_merge(params, overrides)
 
 

@@ -149,6 +149,40 @@ def server_default_ttft_ms() -> float:
     return float(rules()["server_default_ttft_p99_ms"])
 
 
+def check_param_overrides(doc: Any, file: str, path: tuple[str, ...] = ()) -> None:
+    """Every number in a ``--perf-params`` file is finite and >= 0, and > 0 where it scales a rate.
+
+    Efficiencies, maturity factors and other ``value`` entries multiply achieved rates: 0
+    would print "0 tok/s" and an infinite TTFT, so they must be > 0. Times and counts may be 0.
+
+    >>> check_param_overrides({"maturity": {"cuda": {"value": 0.8}}, "engines": {"x": {"request_us": 0}}}, "p.yaml")
+    >>> check_param_overrides({"maturity": {"cuda": {"value": 0}}}, "p.yaml")
+    Traceback (most recent call last):
+    ...
+    suanli.errors.DataError: p.yaml, field 'maturity.cuda.value': must be > 0: it scales an achieved rate (got 0)
+      hint: leave the key out to keep the packaged value
+    """
+    from suanli.errors import DataError
+
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            check_param_overrides(v, file, (*path, str(k)))
+        return
+    if isinstance(doc, list):
+        for i, v in enumerate(doc):
+            check_param_overrides(v, file, (*path, str(i)))
+        return
+    if isinstance(doc, bool) or not isinstance(doc, numbers.Real):
+        return
+    where = ".".join(path)
+    hint = "leave the key out to keep the packaged value"
+    if not math.isfinite(doc) or doc < 0:
+        raise DataError(file, f"must be a finite number >= 0 (got {doc})", field=where, hint=hint)
+    scales = path and (path[-1] == "value" or path[-1].endswith("_eff") or path[0] == "maturity")
+    if doc == 0 and scales:
+        raise DataError(file, f"must be > 0: it scales an achieved rate (got {doc:g})", field=where, hint=hint)
+
+
 def normalize_request(req: Any) -> None:
     """Check a :class:`~suanli.perf.search.Request` in place: bounds, formats, conflicts, stated defaults.
 
@@ -192,5 +226,5 @@ def normalize_request(req: Any) -> None:
     put(req, "defaults", tuple(applied))
 
 
-__all__ = ["check_dtype", "check_mtp_head", "check_number", "check_spec_decode", "normalize_request",
+__all__ = ["check_dtype", "check_mtp_head", "check_number", "check_param_overrides", "check_spec_decode", "normalize_request",
            "resolve_scenario", "rules", "server_default_ttft_ms"]
