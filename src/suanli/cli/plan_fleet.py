@@ -325,7 +325,7 @@ def render_risk(res: Any) -> None:
             [f"mean cost (PV, {cur})", r["mean_cost"]],
             [f"P10 / P50 / P90 {cur}/M out", f"{fmt(r['per_mtok']['p10'])} / {fmt(r['per_mtok']['p50'])} / "
                                               f"{fmt(r['per_mtok']['p90'])}"],
-            ["units ordered over the horizon", "; ".join(f"{k}: {fmt(float(sum(v)), 3)}" for k, v in r["orders"].items()
+            ["units bought / unit-quarters rented", "; ".join(f"{k}: {fmt(float(sum(v)), 3)}" for k, v in r["orders"].items()
                                                         if sum(v))]]
             + ([["note", r["note"]]] if r.get("note") else [])))
 
