@@ -277,3 +277,37 @@ def test_validate_table_of_a_long_file_shows_the_worst_rows(run_cli, tmp_path, m
     text = " ".join(out.split())
     assert code == 0 and "largest errors" in text and "--json lists every row" in text
     assert "R0 " in text  # measured 100 TFLOPS: the largest error
+
+
+COMMANDS = {
+    "decode": (["predict", "decode", "-H", "h100-sxm", "-m", "llama-3.1-8b"],
+               ["--chips", "--isl", "--osl", "--batch-per-chip", "--concurrency", "--tpot-slo-ms", "--tp"]),
+    "prefill": (["predict", "prefill", "-H", "h100-sxm", "-m", "llama-3.1-8b"],
+                ["--chips", "--isl", "--batch-per-chip", "--ttft-slo-ms", "--tp", "--pp"]),
+    "pareto": (["predict", "pareto", "-H", "h100-sxm", "-m", "llama-3.1-8b"], ["--chips", "--isl", "--osl",
+                                                                              "--ttft-slo-ms"]),
+    "compare": (["compare", "-H", "h100-sxm,h20", "-m", "llama-3.1-8b"], ["--chips", "--isl", "--osl",
+                                                                          "--tpot-slo-ms", "--ttft-slo-ms"]),
+    "train": (["predict", "train", "-H", "h100-sxm", "-m", "llama-3.1-8b", "-n", "64", "--seq-len", "4096",
+               "--global-batch", "256"], ["--chips", "--seq-len", "--global-batch", "--tp", "--pp", "--mbs"]),
+    "plan-train": (["plan", "train", "-H", "h100-sxm", "-m", "llama-3.1-8b", "-n", "64", "--tokens", "1e12"],
+                   ["--chips", "--tokens", "--seq-len", "--global-batch"]),
+}
+
+
+@settings(max_examples=60, deadline=5000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), name=st.sampled_from(sorted(COMMANDS)))
+def test_fuzz_numeric_options_of_every_prediction_command(run_cli, data, name):
+    base, options = COMMANDS[name]
+    opts = data.draw(st.dictionaries(st.sampled_from(options), EXTREME, min_size=1, max_size=2))
+    args = [*base]
+    for k, v in opts.items():
+        args += [k, v]
+    code, out, err = run_cli(*args, "--json")
+    assert "Traceback" not in out + err and code in (0, 2), (args, code, out[-300:], err[-300:])
+    doc = json.loads(out)
+    if code == 2:
+        assert doc.get("message") or any("error" in r for r in doc.get("results", [])), doc
+    else:
+        nums = _numbers(doc)
+        assert nums and all(math.isfinite(x) for x in nums), args
