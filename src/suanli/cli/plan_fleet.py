@@ -95,14 +95,7 @@ def register(plan_app: typer.Typer) -> None:
 
           suanli plan fleet examples/scenarios/china-2026-deepseek.yaml
         """
-        from suanli.catalog import get_catalog
-        from suanli.plan import plan_fleet
-
-        cat = get_catalog(catalog or ())
-        with _progress(not json_out, "plan") as prog:
-            task = prog.add_task("planning", total=None) if prog else None
-            cb = (lambda msg: prog.update(task, description=msg)) if prog else None
-            study = plan_fleet(str(scenario), catalog=cat, tornado=tornado, progress=cb)
+        study = _fleet(scenario, catalog, json_out, tornado)
         d = study.to_dict()
         rid = _save(store, no_store, kind="fleet", name=study.plan.name, inputs=study.scenario, outputs=d,
                     timings=study.timings, currency=study.plan.currency,
@@ -158,15 +151,8 @@ def register(plan_app: typer.Typer) -> None:
 
           suanli plan study examples/scenarios/china-2026-deepseek.yaml
         """
-        from suanli.catalog import get_catalog
-        from suanli.plan import plan_fleet
-
-        cat = get_catalog(catalog or ())
         t0 = time.perf_counter()
-        with _progress(not json_out, "plan") as prog:
-            task = prog.add_task("planning", total=None) if prog else None
-            cb = (lambda msg: prog.update(task, description=msg)) if prog else None
-            study = plan_fleet(str(scenario), catalog=cat, tornado=True, progress=cb)
+        study = _fleet(scenario, catalog, json_out, True)
         res = _risk(scenario, samples, "evaluate", "local", None, None, seed, 0.9, catalog, json_out)
         d = {"fleet": study.to_dict(), "risk": res.to_dict(), "answer": _answer(study, res)}
         timings = {"wall_s": time.perf_counter() - t0}
@@ -183,6 +169,18 @@ def register(plan_app: typer.Typer) -> None:
         render_answer(d["answer"])
         if rid:
             console.print(f"saved as run {rid} (suanli runs show {rid})", style="dim", highlight=False)
+
+
+def _fleet(scenario: Path, catalog: Any, json_out: bool, tornado: bool) -> Any:
+    """Plan the scenario with a progress line on a terminal."""
+    from suanli.catalog import get_catalog
+    from suanli.plan import plan_fleet
+
+    cat = get_catalog(catalog or ())
+    with _progress(not json_out, "plan") as prog:
+        task = prog.add_task("planning", total=None) if prog else None
+        cb = (lambda msg: prog.update(task, description=msg)) if prog else None
+        return plan_fleet(str(scenario), catalog=cat, tornado=tornado, progress=cb)
 
 
 def _risk(scenario: Path, samples: int, mode: str, backend: str, ray_address: Optional[str], workers: Optional[int],
