@@ -311,3 +311,11 @@ def test_fuzz_numeric_options_of_every_prediction_command(run_cli, data, name):
     else:
         nums = _numbers(doc)
         assert nums and all(math.isfinite(x) for x in nums), args
+
+
+def test_validate_all_skipped_json_carries_the_error(run_cli, tmp_path):
+    p = tmp_path / "none.csv"
+    p.write_text(CSV_HEAD + ROW.format(id="A", v="nan"), encoding="utf-8")
+    code, out, _ = run_cli("validate", str(p), "--json")
+    d = json.loads(out)
+    assert code == 2 and d["error"] and "could be predicted" in d["message"] and d["rows"][0]["skipped"]

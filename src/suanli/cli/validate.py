@@ -158,7 +158,11 @@ def validate(
     if (report or bands) and predicted:
         _write_artifacts(rep, file, cat, report, bands, folds)
     if json_out:
-        print_json(rep.to_dict())
+        doc = rep.to_dict()
+        if not predicted:  # the report, plus the error a script checks for
+            doc = {"error": "NothingPredicted", "message": f"no row of {file} could be predicted "
+                   f"({len(rep.rows)} skipped)", "hint": "see each row's reason", **doc}
+        print_json(doc)
         if not predicted:
             raise typer.Exit(2)
         return
