@@ -135,3 +135,16 @@ def test_importer_parses_product_codes_as_text():
     assert parse_figure("~8.2M", "price_usd")["value"] == pytest.approx(8.2e6)
     assert parse_addition("1000 (liquid-cooled) / 920 (air-cooled)") == [(1000.0, "liquid-cooled"),
                                                                          (920.0, "air-cooled")]
+
+
+@pytest.mark.skipif(not ADDITIONS.exists(), reason="shared reference not beside this checkout")
+def test_every_figure_cites_its_own_source_or_says_it_inherits(catalog):
+    """The import check for provenance: no figure passes off the record's joined URLs as its own source."""
+    added = {r["source"] for r in _rows()}
+    for acc in catalog.accelerators.values():
+        for name, fig in acc.figures().items():
+            if fig.value is None:
+                continue
+            assert fig.source_inherited or fig.source in added or fig.confidence == "measured", (acc.id, name)
+            if fig.source_inherited:
+                assert fig.source == " ; ".join(acc.sources), (acc.id, name)
