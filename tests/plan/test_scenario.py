@@ -106,3 +106,31 @@ def test_period_labels():
     assert period_index("2028Q4") - period_index("2026Q1") == 11
     with pytest.raises(ValueError):
         period_index("2026Q5")
+
+
+def test_policy_scenario_blocks_offshore_rent_from_its_date(small_scenario):
+    from suanli.plan.problem import build_problem
+
+    small_scenario["options"].append({"id": "off-b200", "hardware": "b200", "mode": "rent", "location": "MY",
+                                      "rent_region": "offshore", "lead_time_periods": 0})
+    small_scenario["events"] = []
+    small_scenario["policy_scenarios"] = ["remote-access-security-act@2027-01-01"]
+    p = build_problem(load_scenario(small_scenario))
+    o = p.options.index("off-b200")
+    assert p.allowed[o].tolist() == [True, True, False, False]   # 2026Q3, 2026Q4 open; 2027 blocked
+    # without the law, renting offshore from a foreign provider stays open; owning offshore is the HQ rule's
+    small_scenario["policy_scenarios"] = []
+    small_scenario["options"].append({"id": "own-b200-my", "hardware": "b200", "location": "MY"})
+    p = build_problem(load_scenario(small_scenario))
+    assert p.allowed[p.options.index("off-b200")].all()
+    assert not p.allowed[p.options.index("own-b200-my")].any()
+
+
+def test_state_funded_buyer_gets_no_nvidia(small_scenario):
+    from suanli.plan.problem import build_problem
+
+    small_scenario["buyer"] = "state-funded"
+    small_scenario["constraints"] = {}
+    p = build_problem(load_scenario(small_scenario))
+    assert not p.allowed[p.options.index("h20")].any()
+    assert p.allowed[p.options.index("a3")].all() and p.domestic[p.options.index("a3")]

@@ -47,7 +47,12 @@ TIER = typer.Option(None, "--tier", help="Use a published owning-cost tier as th
                                          "(e.g. semianalysis-own-hyperscaler-2026-07).")
 SETS = typer.Option(None, "--set", help="Override an economics input, NAME=VALUE (repeatable; see --econ-inputs).")
 ECON = typer.Option(None, "--econ", help="YAML file of economics inputs (the fields --set takes).")
-SCEN = typer.Option(None, "--scenario", help="Policy scenario (suanli policy scenarios list), e.g. safe-chips-act.")
+SCEN = typer.Option(None, "--policy-scenario", help="Policy scenario (suanli policy scenarios list), e.g. "
+                                                    "remote-access-security-act@2027-01-01.")
+SERVING = typer.Option(None, "--scenario", help="Serving scenario of the throughput: offline or server (as in "
+                                                "predict serve; default: server when an SLO is given).")
+SPEC = typer.Option(None, "--spec-decode", help="Speculative decoding, e.g. mtp1, mtp3.")
+ENGINE = typer.Option(None, "--engine", help="Serving engine profile: trt-llm, vllm, sglang, mindie.")
 LIST_INPUTS = typer.Option(False, "--econ-inputs", help="List every economics input, its unit and default, and exit.")
 
 
@@ -85,13 +90,17 @@ def _econ_file(path: Path) -> dict:
 
 
 def _request(isl: float, osl: float, tpot: Optional[float], ttft: Optional[float], wd: str,
-             system: Optional[str]) -> dict:
+             system: Optional[str], serving: Optional[str] = None, spec: Optional[str] = None,
+             engine: Optional[str] = None) -> dict:
+    from suanli.cli.common import check_choice
+
     check_positive(isl=isl, osl=osl, tpot_slo_ms=tpot, ttft_slo_ms=ttft)
+    check_choice("--scenario", serving.lower() if serving else None, ("offline", "server"))
     r: dict[str, Any] = {"isl": isl, "osl": osl, "tpot_slo_ms": tpot, "weight_dtype": wd}
-    if ttft is not None:
-        r["ttft_slo_ms"] = ttft
-    if system:
-        r["system"] = system
+    for k, v in (("ttft_slo_ms", ttft), ("system", system), ("scenario", serving.lower() if serving else None),
+                 ("spec_decode", spec), ("engine", engine)):
+        if v is not None:
+            r[k] = v
     return r
 
 
@@ -116,6 +125,7 @@ def cost_cmd(
     weight_dtype: str = WD, buyer: str = BUYER, site: str = SITE, date: Optional[str] = DATE, currency: str = CUR,
     rent: Optional[float] = RENT, rent_currency: str = RENT_CUR, tier: Optional[str] = TIER,
     sets: Optional[list[str]] = SETS, econ: Optional[Path] = ECON, scenario: Optional[str] = SCEN,
+    serving: Optional[str] = SERVING, spec_decode: Optional[str] = SPEC, engine: Optional[str] = ENGINE,
     econ_inputs: bool = LIST_INPUTS, catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION,
 ) -> None:
     """Cost of serving MODEL on HARDWARE: per chip-hour and per million input, output and total tokens."""
@@ -133,7 +143,7 @@ def cost_cmd(
     cat = get_catalog(catalog or ())
     x = _inputs(sets, econ, rent, rent_currency, tier)
     res = serving_cost(hardware, model, chips, request=_request(isl, osl, tpot_slo_ms, ttft_slo_ms, weight_dtype,
-                                                                 system),
+                                                                 system, serving, spec_decode, engine),
                        buyer=buyer, site=site, date=date, scenario=scenario, currency=currency.upper(), inputs=x,
                        catalog=cat)
     if json_out:
@@ -203,7 +213,8 @@ def compare_cmd(
     chips: int = CHIPS, isl: float = ISL, osl: float = OSL, tpot_slo_ms: Optional[float] = TPOT,
     ttft_slo_ms: Optional[float] = TTFT, weight_dtype: str = WD, buyer: str = BUYER, site: str = SITE,
     date: Optional[str] = DATE, currency: str = CUR, sets: Optional[list[str]] = SETS,
-    econ: Optional[Path] = ECON, scenario: Optional[str] = SCEN,
+    econ: Optional[Path] = ECON, scenario: Optional[str] = SCEN, serving: Optional[str] = SERVING,
+    spec_decode: Optional[str] = SPEC, engine: Optional[str] = ENGINE,
     catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION,
 ) -> None:
     """The buyer's question in one table: yuan per million tokens, levy, power, subsidy and access, per chip.
@@ -223,7 +234,8 @@ def compare_cmd(
     check_positive(chips=chips)
     cat = get_catalog(catalog or ())
     x = _inputs(sets, econ, None, "USD", None)
-    rows = compare(ids, model, chips, request=_request(isl, osl, tpot_slo_ms, ttft_slo_ms, weight_dtype, None),
+    rows = compare(ids, model, chips, request=_request(isl, osl, tpot_slo_ms, ttft_slo_ms, weight_dtype, None, serving,
+                                                       spec_decode, engine),
                    buyer=buyer, site=site, date=date, scenario=scenario, currency=currency.upper(), inputs=x,
                    catalog=cat)
     if json_out:

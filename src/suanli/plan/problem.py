@@ -213,9 +213,16 @@ def build_problem(sc: Scenario, *, catalog: Any = None, params: dict | None = No
         # throughput per unit from the performance model
         deploy = o.deploy_chips or max(n_unit, 16)
         for wi, w in enumerate(sc.workloads):
-            req = Request(hardware=o.hardware, model=w.model, chips=deploy, isl=w.isl, osl=w.osl,
-                          weight_dtype=w.weight_dtype, system=o.system, tpot_slo_ms=w.tpot_slo_ms,
-                          ttft_slo_ms=w.ttft_slo_ms)
+            extra = {k: v for k, v in (("scenario", w.serving), ("spec_decode", w.spec_decode),
+                                       ("engine", w.engine)) if v is not None}
+            if w.isl_cv or w.osl_cv:
+                extra.update(isl_cv=w.isl_cv, osl_cv=w.osl_cv)
+            try:
+                req = Request(hardware=o.hardware, model=w.model, chips=deploy, isl=w.isl, osl=w.osl,
+                              weight_dtype=w.weight_dtype, system=o.system, tpot_slo_ms=w.tpot_slo_ms,
+                              ttft_slo_ms=w.ttft_slo_ms, **extra)
+            except SuanliError as exc:
+                raise SuanliError(f"workload {w.id!r} on option {o.id!r}: {exc.message}", hint=exc.hint) from None
             try:
                 pred = predict_serve(cat, req, params=params)
             except SuanliError as exc:

@@ -107,6 +107,13 @@ class Workload(_M):
     tpot_slo_ms: float | None = Field(50, gt=0, le=1e6, description="time per output token limit, ms")
     ttft_slo_ms: float | None = Field(None, gt=0, le=1e7, description="time to first token limit, ms")
     weight_dtype: str = Field("fp8", description="weight format")
+    serving: Literal["offline", "server"] | None = Field(
+        None, description="serving scenario of the throughput (default: server when an SLO is given, as in "
+        "predict serve)")
+    spec_decode: str | None = Field(None, description="speculative decoding, e.g. mtp1")
+    engine: str | None = Field(None, description="serving engine profile: trt-llm, vllm, sglang, mindie")
+    isl_cv: float = Field(0.0, ge=0, le=10, description="spread of input lengths, std / mean")
+    osl_cv: float = Field(0.0, ge=0, le=10, description="spread of output lengths, std / mean")
     demand: Demand
 
 
