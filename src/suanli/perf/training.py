@@ -89,7 +89,7 @@ def framework_eff(stack: str, params: dict, hw_params: dict | None = None) -> tu
     serving maturity relative to CUDA's (``hardware.yaml`` / ``calibration.yaml``).
 
     >>> p = load_train_params()
-    >>> framework_eff("cuda", p)[1], framework_eff("cann", p)[1]
+    >>> framework_eff("cuda", p)[1], framework_eff("maca", p)[1]
     (False, True)
     """
     fe = params["framework_eff"]
