@@ -102,3 +102,20 @@ def test_unknown_device_is_a_usage_error(run_cli):
     code, out, err = run_cli("bench", "micro", "--device", "tpu", "--json")
     assert code == 2
     assert json.loads(out)["message"].startswith("unknown --device")
+
+
+@pytest.mark.slow
+def test_collectives_over_two_cpu_ranks():
+    """The multi-device path (one process per rank, torch.distributed), run on gloo with two CPU ranks."""
+    from suanli.bench.micro import run_collectives
+
+    skipped: list[str] = []
+    recs = run_collectives("cpu", 2, (1024, 1 << 20), base={"hardware": "cpu-test", "chips": 1}, notes="test",
+                           tag="CPU", skipped=skipped)
+    assert not skipped, skipped
+    assert {r["kind"] for r in recs} == {"allreduce", "alltoall"} and len(recs) == 8
+    for kind in ("allreduce", "alltoall"):
+        bw = {r["bytes"]: r["value"] for r in recs if r["kind"] == kind and r["metric"] == "busbw_gbps"}
+        assert bw[1 << 20] > bw[1024] > 0           # a 1 KiB collective is latency-bound
+        lat = [r for r in recs if r["kind"] == kind and r["metric"] == "latency_us"]
+        assert all(r["value"] > 0 and r["chips"] == 2 for r in lat)

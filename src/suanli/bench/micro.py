@@ -423,18 +423,27 @@ def _coll_worker(rank: int, world: int, device: str, sizes: tuple[int, ...], por
         getattr(torch, device).set_device(rank)
     sync = _sync(torch, device)
     res = []
+    def timed(fn: Callable[[], Any], inner: int) -> float:
+        # every rank must run the same number of calls: the block length is fixed by size, not measured
+        for _ in range(2):
+            fn()
+        sync()
+        samples = []
+        for _ in range(5):
+            dist.barrier()
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            sync()
+            samples.append((time.perf_counter() - t0) / inner)
+        return statistics.median(samples)
+
     for nbytes in sizes:
         n = max(nbytes // 4 // world * world, world)
         x = torch.ones(n, dtype=torch.float32, device=dev)
         y = torch.empty_like(x)
-
-        def barrier_sync() -> None:
-            sync()
-
-        t_ar = time_op(lambda: dist.all_reduce(x), barrier_sync, warmup=2, trials=5, min_block_s=0.01, max_inner=50)
-        t_a2a = time_op(lambda: dist.all_to_all_single(y, x), barrier_sync, warmup=2, trials=5, min_block_s=0.01,
-                        max_inner=50)
-        res.append((n * 4, t_ar.median_s, t_a2a.median_s))
+        inner = 20 if nbytes <= 2**20 else 5 if nbytes <= 2**26 else 2
+        res.append((n * 4, timed(lambda: dist.all_reduce(x), inner), timed(lambda: dist.all_to_all_single(y, x), inner)))
     if rank == 0:
         out.put(res)
     dist.barrier()
@@ -462,7 +471,8 @@ def run_collectives(device: str, world: int, sizes: tuple[int, ...], *, base: di
                            start_method="spawn")
     except Exception as exc:  # noqa: BLE001 - a failed collective run is reported, the rest kept
         if skipped is not None:
-            skipped.append(f"collectives: {str(exc).splitlines()[-1][:160]}")
+            last = [ln for ln in str(exc).splitlines() if ln.strip()]
+            skipped.append(f"collectives: {(last[-1] if last else type(exc).__name__)[:160]}")
         return []
     res = q.get()
     out: list[dict] = []
@@ -473,7 +483,7 @@ def run_collectives(device: str, world: int, sizes: tuple[int, ...], *, base: di
                 out.append({**base, "id": f"BENCH-{tag}-{start + len(out):03d}", "kind": kind, "chips": world,
                             "bytes": nbytes, "metric": metric, "value": value,
                             "notes": f"torch.distributed {BACKENDS[device]}, {world} ranks, fp32 buffer of "
-                                     f"{nbytes} bytes per rank, median of 5 blocks; {notes}"})
+                                     f"{nbytes} bytes per rank, median of 5 barrier-aligned blocks; {notes}"})
     return out
 
 
