@@ -1,8 +1,10 @@
 """Every page in headless Chromium, in both languages: it renders its charts, a choice updates it, and the numbers
-shown equal the API's. Screenshots are kept under tests/e2e/artifacts/ (and the acceptance ones under
-benchmarks/results/screenshots/)."""
+shown equal the API's. Screenshots are kept under tests/e2e/artifacts/; with SUANLI_ACCEPTANCE_SHOTS=1 the
+acceptance ones (compare of H200, H20 and Ascend 910C; the China timeline 2022-2026) go to
+benchmarks/results/screenshots/."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import httpx
@@ -11,7 +13,10 @@ import pytest
 pytestmark = pytest.mark.slow
 
 PAGES = ("catalog", "compare", "policy", "plan", "accuracy", "claims")
-ACCEPTANCE = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "screenshots"
+#: The acceptance screenshots are refreshed only when asked (SUANLI_ACCEPTANCE_SHOTS=1); otherwise the tests keep
+#: theirs with the other artifacts, so a test run leaves the repository as it found it.
+ACCEPTANCE = (Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "screenshots"
+              if os.environ.get("SUANLI_ACCEPTANCE_SHOTS") else Path(__file__).parent / "artifacts")
 TIMEOUT_MS = 90_000
 
 
