@@ -34,6 +34,9 @@ _LAZY = {
     "serving_cost": "suanli.econ.cost", "chip_hour_cost": "suanli.econ.cost", "compare_costs": "suanli.econ.cost",
     "EconInputs": "suanli.econ.inputs", "plan_fleet": "suanli.plan", "plan_risk": "suanli.plan",
     "load_scenario": "suanli.plan", "scenario_schema": "suanli.plan", "RunStore": "suanli.store",
+    # measurement and calibration (bench micro needs PyTorch; serve and twin need httpx/FastAPI)
+    "run_micro": "suanli.bench.micro", "LoadSpec": "suanli.bench.serving_load", "run_load": "suanli.bench.serving_load",
+    "TwinModel": "suanli.bench.twin", "calibrate": "suanli.perf.chipcal",
 }
 
 __all__ = [
