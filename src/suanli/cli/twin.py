@@ -30,6 +30,11 @@ def _build(hardware: str, model: str, chips: int, engine: Optional[str], weight_
     check_positive(chips=chips, tp=tp, ep=ep, max_batch=max_batch, max_num_tokens=max_num_tokens)
     cat = get_catalog(tuple(catalog or ()))
     params = load_params(perf_params) if perf_params else None
+    if engine:
+        from suanli.cli.common import check_choice
+
+        engines = [e for e in (params or load_params()).get("engines", {}) if e != "default"]
+        check_choice("--engine", engine, engines, hint=f"one of {', '.join(engines)}, or leave --engine out")
     return TwinModel.build(cat, hardware, model, chips, engine=engine, weight_dtype=weight_dtype, tp=tp, ep=ep,
                            max_batch=max_batch, max_num_tokens=max_num_tokens, params=params)
 
