@@ -133,3 +133,14 @@ def test_unequal_disaggregation(catalog):
     c = p.config
     assert c["prefill_chips"] + c["decode_chips"] <= 24
     assert c["prefill_chips"] != c["decode_chips"]
+
+
+def test_bad_length_cells_skip_the_row_with_the_reason(catalog):
+    from suanli.perf.validate import validate_records
+
+    base = {"id": "a", "kind": "serve", "hardware": "h200-sxm", "chips": "8", "model": "llama-3.1-8b",
+            "isl": "100", "osl": "100", "metric": "output_tps_per_chip", "value": "100"}
+    for cell, why in (({"osl_cv": "abc"}, "osl_cv is not a number"), ({"isl_cv": "-1"}, "isl_cv must be"),
+                      ({"max_num_tokens": "0"}, "max_num_tokens must be")):
+        r = validate_records([{**base, **cell}], catalog).rows[0]
+        assert r.skipped and why in r.reason

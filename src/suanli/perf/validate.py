@@ -194,6 +194,24 @@ def _micro(row: dict, catalog: Any, params: dict) -> float:
     raise Skip(f"metric {metric} not predicted for {kind}")
 
 
+def _cv(row: dict, key: str) -> float:
+    """A coefficient-of-variation cell: empty = 0 (fixed lengths), else a number >= 0 (else the row is skipped).
+
+    >>> _cv({"osl_cv": "1.1"}, "osl_cv"), _cv({}, "osl_cv")
+    (1.1, 0.0)
+    """
+    v = (row.get(key) or "").strip()
+    if not v:
+        return 0.0
+    try:
+        x = float(v)
+    except ValueError:
+        raise Skip(f"{key} is not a number ({v!r})") from None
+    if not math.isfinite(x) or x < 0:
+        raise Skip(f"{key} must be a number >= 0 (got {v!r})")
+    return x
+
+
 def request_from_row(row: dict) -> Any:
     """The :class:`~suanli.perf.search.Request` a serve/prefill/decode record describes."""
     from suanli.perf.search import Request
@@ -217,7 +235,7 @@ def request_from_row(row: dict) -> Any:
         disagg=bool(_yes(row, "disagg")), spec_decode=row.get("spec_decode") or None,
         tp=_i(row, "tp"), pp=_i(row, "pp"), ep=_i(row, "ep"), dp=_i(row, "dp") if attn_dp else None,
         attn_dp=attn_dp,
-        isl_cv=_f(row, "isl_cv") or 0.0, osl_cv=_f(row, "osl_cv") or 0.0,
+        isl_cv=_cv(row, "isl_cv"), osl_cv=_cv(row, "osl_cv"),
         osl_max=max(_f(row, "osl_p99"), osl) if _f(row, "osl_p99") else None,
         max_batch_per_rank=_i(row, "max_batch_per_rank"), max_num_tokens=_i(row, "max_num_tokens"),
         max_seq_len=_i(row, "max_seq_len"),
