@@ -273,6 +273,10 @@
       colorscale: [[0, "#16a34a"], [0.33, "#facc15"], [0.66, "#dc2626"], [1, "#111827"]],
       colorbar: {tickvals: [0, 1, 2, 3], title: {text: ""}}}],
       {margin: {t: 10, l: 140}, xaxis: {type: "date"}, height: 120 + 60 * ys.length}, PLOT_CFG);
+    fillTable($("#timeline-changes"), [T["common.hardware"], T["policy.from"], T["policy.status"], T["policy.rule"],
+      T["policy.change"]], t.chips.flatMap((c) => c.entries.filter((e) => e.date >= q.start && e.date <= q.end).map((e) => [
+        chipName(c.hardware), e.date, `${e.license_required ? e.review : "no licence"} · ${Math.round(100 * e.fee_fraction)}%` +
+          ` · ${e.china_access}`, (e.caused_by.length ? e.caused_by : e.rules).join(", "), e.changes.join("; ")])));
     try {
       const th = await api("/policy/thresholds?" + new URLSearchParams({dest: q.dest, buyer: q.buyer,
         date: $("#classify-date").value || q.end}).toString());
