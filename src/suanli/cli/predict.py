@@ -79,7 +79,7 @@ def _request(cat: Any, params: Any, **kw: Any) -> Any:
     check_system(cat, kw["hardware"], kw.get("system"))
     if kw.get("engine"):
         engines = [e for e in (params or load_params()).get("engines", {}) if e != "default"]
-        check_choice("engine", kw["engine"], engines,
+        check_choice("engine", kw["engine"].strip().lower(), engines,
                      hint=f"one of {', '.join(engines)} (add others under 'engines' with --perf-params), "
                           "or leave --engine out")
     return Request(**{k: v for k, v in kw.items() if v is not None})
