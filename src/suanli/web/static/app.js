@@ -421,13 +421,15 @@
     Plotly.react("claims-chart", [{type: "bar", orientation: "h", y: Object.keys(counts).map((k) => T["verdict." + k] || k),
       x: Object.values(counts), marker: {color: Object.keys(counts).map((k) => ({holds: "#16a34a", holds_for_metric: "#ca8a04",
         does_not_hold: "#dc2626", cannot_check: "#6b7280"}[k]))}}], {margin: {t: 10, l: 160}, height: 220}, PLOT_CFG);
+    const link = (u) => /^https?:\/\//.test(u) ? `<a href="${esc(u)}" rel="noreferrer" target="_blank">${esc(u.replace(/^https?:\/\//, "").slice(0, 50))}</a>` : esc(u);
     $("#claims").innerHTML = c.claims.map((x) => `<article class="claim" id="claim-${esc(x.id)}">
       <h3><span class="badge ${VERDICT_CLASS[x.verdict] || ""}" data-verdict="${esc(x.verdict)}">${esc(T["verdict." + x.verdict] || x.verdict)}</span>
         ${esc(x.id)} · ${esc(LANG === "zh" && x.claim_zh ? x.claim_zh : x.claim)}</h3>
-      <p>${esc(x.summary)}</p>
-      <table class="data"><thead><tr><th>${esc(T["claims.numbers"])}</th><th>${esc(T["common.value"])}</th><th>unit</th><th>${esc(T["common.source"])}</th></tr></thead><tbody>
-      ${x.numbers.map((n) => `<tr><td>${esc(n.label)}</td><td class="num">${esc(fmt(n.value))}</td><td>${esc(n.unit || "")}</td>
-        <td>${/^https?:\/\//.test(n.source || "") ? `<a href="${esc(n.source)}" rel="noreferrer" target="_blank">${esc((n.source || "").replace(/^https?:\/\//, "").slice(0, 50))}</a>` : esc(n.source || "")}</td></tr>`).join("")}
+      ${x.note ? `<p class="muted">${esc(x.note)}</p>` : ""}
+      <table class="data"><thead><tr><th>${esc(T["claims.numbers"])}</th><th>${esc(T["common.value"])}</th><th>${esc(T["claims.says"])}</th><th></th><th>${esc(T["claims.sources"])}</th></tr></thead><tbody>
+      ${x.tests.map((t) => `<tr><td>${esc(t.label)}</td><td class="num">${esc(t.error ? t.error : fmt(t.value))}</td>
+        <td>${esc(t.expect ? t.expect.text : "")}</td><td>${t.passed === true ? "✓" : t.passed === false ? "✗" : ""}</td>
+        <td>${Array.from(new Set(t.inputs.flatMap((n) => (n.source || "").split(/\s+;\s+/)).filter(Boolean))).map(link).join("<br>")}</td></tr>`).join("")}
       </tbody></table></article>`).join("");
     document.body.dataset.ready = "1";
   }
