@@ -27,10 +27,10 @@ def _expected(url: str, c: int, isl: int, osl: int, requests: int) -> dict:
     return r.json()
 
 
-@pytest.mark.parametrize("c,isl,osl,requests", [(1, 256, 16, 4), (32, 64, 24, 64)])
+@pytest.mark.parametrize("c,isl,osl,requests", [(1, 64, 12, 4), (32, 16, 24, 64)])
 def test_load_generator_reproduces_twin_latency(twin_server, c, isl, osl, requests):
     exp = _expected(twin_server, c, isl, osl, requests)
-    spec = LoadSpec(url=twin_server, model="llama-3.1-8b", isl=isl, osl=osl, concurrency=(c,), requests=requests,
+    spec = LoadSpec(url=twin_server, model="qwen3-32b", isl=isl, osl=osl, concurrency=(c,), requests=requests,
                     duration_s=60, timeout_s=60, hardware="mtt-s4000")
     res = run_load(spec)
     s = res.summaries()[0]
@@ -60,9 +60,9 @@ def test_errors_are_counted_not_fatal(twin_server):
 
 def test_chat_endpoint_and_duration_bound(twin_server):
     """Chat completions stream too; a level stops at its duration even with requests left."""
-    spec = LoadSpec(url=twin_server, model="llama-3.1-8b", isl=16, osl=50, concurrency=(1,), requests=100, warmup=0,
+    spec = LoadSpec(url=twin_server, model="qwen3-32b", isl=16, osl=10, concurrency=(1,), requests=100, warmup=0,
                     duration_s=1.0, timeout_s=20, chat=True)
     lv = run_load(spec).levels[0]
     s = lv.summary()
     assert lv.stopped_by == "duration" and 1 <= s["ok"] < 100
-    assert s["completion_tokens_mean"] == 50
+    assert s["completion_tokens_mean"] == 10

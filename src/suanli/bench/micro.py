@@ -99,6 +99,37 @@ def time_op(fn: Callable[[], Any], sync: Callable[[], Any], *, warmup: int = 3, 
                   warmup)
 
 
+def time_interleaved(fns: list[Callable[[], Any]], sync: Callable[[], Any], *, warmup: int = 3, trials: int = 7,
+                     min_block_s: float = 0.02, max_inner: int = 10_000) -> list[Timing]:
+    """:func:`time_op` for several functions at once, their blocks interleaved trial by trial.
+
+    >>> ts = time_interleaved([lambda: sum(range(10)), lambda: sum(range(1000))], lambda: None, trials=3,
+    ...                       min_block_s=0.001)
+    >>> len(ts), all(0 < t.median_s for t in ts)
+    (2, True)
+    """
+    inners = []
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+        sync()
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        one = max(time.perf_counter() - t0, 1e-7)
+        inners.append(int(min(max(1, math.ceil(min_block_s / one)), max_inner)))
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(trials):
+        for i, (fn, inner) in enumerate(zip(fns, inners)):
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            sync()
+            samples[i].append((time.perf_counter() - t0) / inner)
+    return [Timing(statistics.median(x), _quantile(x, 0.1), _quantile(x, 0.9), trials, n, warmup)
+            for x, n in zip(samples, inners)]
+
+
 # --------------------------------------------------------------------------- device
 @dataclass
 class DeviceInfo:
@@ -348,20 +379,25 @@ def run_micro(device: str = "cpu", *, hardware: str | None = None, quick: bool =
                      "notes": f"{what} torch.matmul; {spread_note(t, flop / 1e12, 'TFLOP/s')}"})
             jobs.append((f"gemm {d} {m}x{n}x{k}", job))
 
-    # memory copy: one buffer copied into another, bytes read + written per second
-    for nbytes in pl.copy_bytes:
-        def job(nbytes: int = nbytes) -> None:
-            try:
+    # memory copy: one buffer copied into another, bytes read + written per second. The sizes are timed
+    # interleaved (block k of every size, then block k + 1 ...), so a load that comes and goes on a
+    # shared machine touches every size alike and the curve keeps its shape.
+    def copy_sweep() -> None:
+        bufs: list[tuple[int, Any, Any]] = []
+        try:
+            for nbytes in pl.copy_bytes:
                 src = torch.empty(nbytes, dtype=torch.uint8, device=dev).random_(0, 255)
-                dst = torch.empty_like(src)
-                t = time_op(lambda: dst.copy_(src), sync, trials=pl.trials, min_block_s=pl.min_block_s)
-            except RuntimeError as exc:  # out of memory on a small device
-                skipped.append(f"memcopy {nbytes} B: {str(exc).splitlines()[0][:120]}")
-                return
+                bufs.append((nbytes, src, torch.empty_like(src)))
+        except RuntimeError as exc:  # not all at once on a small device: the sizes that fit
+            skipped.append(f"memcopy beyond {bufs[-1][0] if bufs else 0} B: {str(exc).splitlines()[0][:120]}")
+        fns = [(lambda s_=src, d_=dst: d_.copy_(s_)) for _, src, dst in bufs]
+        for (nbytes, _, _), t in zip(bufs, time_interleaved(fns, sync, trials=pl.trials, min_block_s=pl.min_block_s)):
             add({"kind": "memcopy", "bytes": nbytes, "metric": "tbps", "value": 2.0 * nbytes / t.median_s / 1e12,
-                 "notes": f"Tensor.copy_ of a {nbytes}-byte buffer, 2 x bytes counted (read + write); "
-                          f"{spread_note(t, 2.0 * nbytes / 1e12, 'TB/s')}"})
-        jobs.append((f"memcopy {nbytes} B", job))
+                 "notes": f"Tensor.copy_ of a {nbytes}-byte buffer, 2 x bytes counted (read + write), sizes timed "
+                          f"interleaved; {spread_note(t, 2.0 * nbytes / 1e12, 'TB/s')}"})
+        bufs.clear()
+
+    jobs.append((f"memcopy {len(pl.copy_bytes)} sizes", copy_sweep))
 
     # attention (SDPA): causal prefill, and decode (one query token over a KV cache)
     adt = "bf16" if "bf16" in dts else dts[0]
