@@ -144,3 +144,11 @@ def test_bad_length_cells_skip_the_row_with_the_reason(catalog):
                       ({"max_num_tokens": "0"}, "max_num_tokens must be")):
         r = validate_records([{**base, **cell}], catalog).rows[0]
         assert r.skipped and why in r.reason
+
+
+def test_unmeasured_engine_carries_the_widest_band(catalog):
+    p = predict_serve(catalog, Request("ascend-910c", "qwen3-32b", chips=8, weight_dtype="bf16", engine="mindie"))
+    assert p.error_band.note and "mindie" in p.error_band.note
+    assert any("no serving measurement with the mindie engine" in w for w in p.warnings)
+    q = predict_serve(catalog, Request("ascend-910c", "qwen3-32b", chips=8, weight_dtype="bf16", engine="sglang"))
+    assert q.error_band.note is None

@@ -109,6 +109,7 @@ def error_bands(report: ValidationReport, oof: dict[str, float] | None = None) -
         # a family counts as measured with enough serving rows for a band of its own
         "measured_families": sorted({f for f in {r.family for r in ok}
                                      if sum(r.family == f and r.kind in SERVING_KINDS for r in ok) >= MIN_BAND_ROWS}),
+        "measured_engines": sorted({(r.engine or "").strip().lower() for r in ok if r.kind in SERVING_KINDS} - {""}),
         "measured_stacks": sorted({_stack(r) for r in ok if r.kind in SERVING_KINDS} - {"?"}),
         "measured_vendors": sorted({r.vendor for r in ok if r.kind in SERVING_KINDS}),
     }

@@ -220,10 +220,11 @@ def _select(ev: Evaluation, ok: np.ndarray, score: np.ndarray) -> int | None:
     return int(np.argmax(s))
 
 
-def _band(params: dict, hw: HardwareSpec, kind: str) -> tuple[ErrorBand | None, list[str]]:
+def _band(params: dict, hw: HardwareSpec, kind: str, engine: str | None = None) -> tuple[ErrorBand | None, list[str]]:
     """Error band of the hardware family and kind, and extrapolation warnings.
 
-    A family with too few serving measurements for a band of its own takes the widest band.
+    A family with too few serving measurements for a band of its own, or an engine with no
+    serving measurement, takes the widest band.
     """
     from suanli.perf.hardware import _packaged_optional
 
@@ -232,8 +233,17 @@ def _band(params: dict, hw: HardwareSpec, kind: str) -> tuple[ErrorBand | None, 
     groups = bands.get("groups", {})
     serving = kind in ("serve", "prefill", "decode")
     measured_families = bands.get("measured_families")
+    measured_engines = bands.get("measured_engines")
     band = None
-    if serving and measured_families is not None and hw.family not in measured_families and bands.get("widest"):
+    if serving and engine and measured_engines is not None and engine.lower() not in measured_engines \
+            and bands.get("widest"):
+        w = bands["widest"]
+        band = ErrorBand(w.get("mape"), int(w.get("n", 0)), w.get("group", "widest"), p80=w.get("p80"),
+                         coverage=w.get("coverage"),
+                         note=f"no serving measurement with the {engine} engine: the widest band of the validation set")
+        warns.append(f"extrapolation: no serving measurement with the {engine} engine (its host cost per request "
+                     f"is an estimate); the band is the widest of the validation set ({w.get('group')})")
+    elif serving and measured_families is not None and hw.family not in measured_families and bands.get("widest"):
         w = bands["widest"]
         band = ErrorBand(w.get("mape"), int(w.get("n", 0)), w.get("group", "widest"), p80=w.get("p80"),
                          coverage=w.get("coverage"),
@@ -324,7 +334,7 @@ def _phase_pred(ctx: Context, req: Request, ev: Evaluation, i: int, kind: str, c
     pred = Prediction(ctx.hw.hardware, ctx.model.id, kind, int(chips_total), config, metrics, bott, shares,
                       ev.memory.to_dict(i), warnings=list(dict.fromkeys(ctx.warnings)), candidates=n_cand,
                       search_ms=(time.perf_counter() - t0) * 1e3)
-    band, warns = _band(ctx.params, ctx.hw, kind)
+    band, warns = _band(ctx.params, ctx.hw, kind, req.engine)
     pred.warnings += [w for w in warns if w not in pred.warnings]
     _with_band(pred, band, metric)
     return pred
@@ -664,7 +674,7 @@ def pareto(catalog: Any, req: Request, *, params: dict | None = None, max_points
         c = ev.pick(int(i))
         pts.append({k: c[k] for k in ("tps_per_user", "output_tps_per_chip", "tpot_ms", "ttft_ms", "tp", "pp",
                                        "ep", "dp", "batch")})
-    band, warns = _band(ctx.params, ctx.hw, "serve")
+    band, warns = _band(ctx.params, ctx.hw, "serve", req.engine)
     return ParetoCurve(ctx.hw.hardware, ctx.model.id, pts, list(dict.fromkeys(ctx.warnings + warns)))
 
 
