@@ -7,12 +7,12 @@ the record id and the field.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from suanli.errors import DataError
@@ -22,21 +22,26 @@ FIELD_LINES_KEY = "__field_lines__"  # line of each key of a mapping
 T = TypeVar("T", bound=BaseModel)
 
 
-_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when the wheel has it: ~5x faster
+@functools.cache
+def _line_loader() -> type:
+    """A safe loader that records the 1-based line of every mapping (PyYAML loads on the first parse:
+    a catalog read from the cache never needs it)."""
+    import yaml
 
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when the wheel has it: ~5x faster
 
-class _LineLoader(_SafeBase):  # type: ignore[misc,valid-type]
-    """A safe loader that records the 1-based line of every mapping."""
+    class _LineLoader(base):  # type: ignore[misc,valid-type]
+        pass
 
+    def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
+        mapping = loader.construct_mapping(node, deep=True)
+        mapping[LINE_KEY] = node.start_mark.line + 1
+        mapping[FIELD_LINES_KEY] = {k.value: k.start_mark.line + 1 for k, _ in node.value
+                                    if isinstance(k, yaml.ScalarNode)}
+        return mapping
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
-    mapping = loader.construct_mapping(node, deep=True)
-    mapping[LINE_KEY] = node.start_mark.line + 1
-    mapping[FIELD_LINES_KEY] = {k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    return _LineLoader
 
 
 def strip_lines(obj: Any) -> Any:
@@ -78,8 +83,10 @@ def read_yaml(path: str | Path, text: str | None = None) -> Any:
     path = str(path)
     if text is None:
         text = read_text(path, hint="check the path given to --catalog or SUANLI_CATALOG")
+    import yaml
+
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=_line_loader())  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None

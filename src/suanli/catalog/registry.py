@@ -337,8 +337,127 @@ def _overlay_model(path: str, item: Any) -> ModelArch:
     return arch.model_copy(update=meta) if meta else arch
 
 
+# --- on-disk cache of the packaged catalog ----------------------------------
+#: Set to any value but ``0`` to read the packaged catalog from its YAML files on every start.
+NO_CACHE_ENV = "SUANLI_NO_CACHE"
+CACHE_FILE = "catalog.pickle"
+
+
+def cache_path() -> Path:
+    """Where the validated packaged catalog is kept: ``$XDG_CACHE_HOME/suanli`` (default ``~/.cache/suanli``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "suanli" / CACHE_FILE
+
+
+def cache_enabled() -> bool:
+    return os.environ.get(NO_CACHE_ENV, "") in ("", "0")
+
+
+def cache_key(root: Path | None = None) -> str | None:
+    """A hash of everything the validated packaged catalog depends on; ``None`` if it cannot be computed.
+
+    The exact bytes of every file of the ``suanli.catalog`` package (its data,
+    packaged calibrations and the code that validates them), the folder they
+    were read from (the records name their files), and the suanli, pydantic,
+    pydantic-core and Python versions. ``root`` is the package folder (tests
+    hash a copy).
+    """
+    import hashlib
+    import sys
+
+    import pydantic
+    import pydantic_core
+
+    from suanli import __version__
+
+    root = Path(__file__).resolve().parent if root is None else root
+    if not root.is_dir():  # e.g. imported from a zip: no cache
+        return None
+    h = hashlib.sha256()
+    for part in (__version__, pydantic.VERSION, pydantic_core.__version__, sys.version, str(root)):
+        h.update(part.encode() + b"\0")
+    try:
+        files = sorted(f for f in root.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
+        for f in files:
+            data = f.read_bytes()
+            h.update(f"{f.relative_to(root).as_posix()}\0{len(data)}\0".encode())
+            h.update(data)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def _read_cache(path: Path, key: str) -> Catalog | None:
+    """The cached catalog if the file holds one for ``key``; ``None`` when missing, stale or unreadable."""
+    import pickle
+
+    try:
+        with open(path, "rb") as f:
+            if pickle.load(f) != key:  # the key is pickled first: a stale file is rejected before its records load
+                return None
+            payload = pickle.load(f)
+        accs, syss = payload["accelerators"], payload["systems"]
+        if not (all(isinstance(a, Accelerator) for a in accs.values())
+                and all(isinstance(s, System) for s in syss.values())):
+            return None
+        return Catalog(accs, syss, _LazyModels(_packaged_models), tuple(payload["files"]),
+                       dict(payload["overridden"]), dict(payload["calibrations"]))
+    except Exception:  # noqa: BLE001 - any damage to the file (truncated, garbage, old classes) means: rebuild
+        return None
+
+
+def _write_cache(path: Path, key: str, cat: Catalog) -> None:
+    """Write the catalog atomically (temporary file, then rename); a failure leaves no cache, never an error."""
+    import pickle
+    import tempfile
+
+    if not isinstance(cat.models, _LazyModels):  # packaged models are read on use, never cached
+        return
+    payload = {"accelerators": dict(cat.accelerators), "systems": dict(cat.systems), "files": cat.files,
+               "overridden": dict(cat.overridden), "calibrations": dict(cat.calibrations)}
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{CACHE_FILE}.", delete=False) as f:
+            tmp = f.name
+            pickle.dump(key, f, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        tmp = None
+    except Exception:  # noqa: BLE001 - a read-only or full disk, or an unpicklable record: run without a cache
+        pass
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def packaged_catalog() -> Catalog:
+    """The packaged catalog (no overlays), from the on-disk cache when it is current.
+
+    The cache is written only after a full load has validated every record, and
+    its key covers every byte the result depends on, so it never hides a
+    validation error; overlays (``--catalog``, ``SUANLI_CATALOG``) never use it.
+    """
+    if not cache_enabled():
+        return load_catalog(())
+    key = cache_key()
+    if key is None:
+        return load_catalog(())
+    path = cache_path()
+    cat = _read_cache(path, key)
+    if cat is None:
+        cat = load_catalog(())
+        _write_cache(path, key, cat)
+    return cat
+
+
 @lru_cache(maxsize=16)
 def _cached(paths: tuple[str, ...], env: str) -> Catalog:
+    if not paths and not env:
+        return packaged_catalog()
     return load_catalog(paths)
 
 
