@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from suanli.perf import calibrate as C
 from suanli.perf.accuracy import band_of, error_bands, quantile, render_markdown
-from suanli.perf.search import Request, predict_serve
+from suanli.perf.search import Request, predict_phase, predict_serve
 from suanli.perf.validate import RowResult, ValidationReport, request_from_row
 
 
@@ -152,3 +152,16 @@ def test_unmeasured_engine_carries_the_widest_band(catalog):
     assert any("no serving measurement with the mindie engine" in w for w in p.warnings)
     q = predict_serve(catalog, Request("ascend-910c", "qwen3-32b", chips=8, weight_dtype="bf16", engine="sglang"))
     assert q.error_band.note is None
+
+
+def test_engine_step_overhead_adds_to_every_step(catalog):
+    """An engine's host cost per scheduling iteration adds to each step, once (pp = 1)."""
+    from suanli.perf.hardware import load_params
+
+    req = Request("h200-sxm", "llama-3.1-8b", chips=1, isl=512, osl=128, batch_per_chip=8, scenario="fixed",
+                  weight_dtype="bf16", engine="chitu", tp=1, pp=1)
+    steps = []
+    for ms in (0.5, 20.5):
+        p = load_params({"engines": {"chitu": {"step_overhead_ms": ms}}})
+        steps.append(predict_phase(catalog, req, "decode", params=p).metrics["step_ms"])
+    assert steps[1] - steps[0] == pytest.approx(20.0, rel=1e-6)

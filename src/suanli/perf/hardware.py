@@ -310,7 +310,10 @@ class HardwareSpec:
             request_us=float(req_us),
             system=sysrec.id, system_chips=sysrec.chips, domain_ranks=sysrec.scaleup_domain_chips * rpc,
             scaleup_gbps=su / rpc, topology=sysrec.scaleup_topology, scaleout_gbps=so / rpc,
-            comm=comm_p, serving=p["serving"], attn_scale=ascale, attn_scale_prior=aprior,
+            comm=comm_p, attn_scale=ascale, attn_scale_prior=aprior,
+            # an engine may state its own host cost per scheduling iteration
+            serving={**p["serving"], **({"step_overhead_ms": eng["step_overhead_ms"]}
+                                        if eng.get("step_overhead_ms") is not None else {})},
             estimates=tuple(dict.fromkeys(estimates)),
             warnings=tuple(warnings), calibration=cal, measured=tuple(measured),
         )
