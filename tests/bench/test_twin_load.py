@@ -27,7 +27,7 @@ def _expected(url: str, c: int, isl: int, osl: int, requests: int) -> dict:
     return r.json()
 
 
-@pytest.mark.parametrize("c,isl,osl,requests", [(1, 64, 12, 4), (32, 16, 24, 64)])
+@pytest.mark.parametrize("c,isl,osl,requests", [(1, 512, 8, 4), (32, 16, 24, 64)])
 def test_load_generator_reproduces_twin_latency(twin_server, c, isl, osl, requests):
     exp = _expected(twin_server, c, isl, osl, requests)
     spec = LoadSpec(url=twin_server, model="qwen3-32b", isl=isl, osl=osl, concurrency=(c,), requests=requests,
