@@ -34,7 +34,10 @@ import numpy as np
 from suanli.errors import SuanliError
 
 #: Defaults of the twin's engine settings (vLLM's are of the same order).
-DEFAULTS = {"max_num_tokens": 8192, "max_batch": 256, "max_queue": 1024, "default_max_tokens": 256}
+#: ``admit_window_ms``: when idle, the engine waits this long after the first arrival before its first step,
+#: so that requests a client sends together (a burst, a closed loop's next wave) start together.
+DEFAULTS = {"max_num_tokens": 8192, "max_batch": 256, "max_queue": 1024, "default_max_tokens": 256,
+            "admit_window_ms": 10.0}
 
 
 # --------------------------------------------------------------------------- the performance model
@@ -51,6 +54,7 @@ class TwinModel:
     max_batch: int
     max_num_tokens: int
     weight_dtype: str
+    admit_window_s: float = DEFAULTS["admit_window_ms"] / 1e3
     warnings: list[str] = field(default_factory=list)
     _ctx: Any = field(default=None, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
@@ -59,7 +63,7 @@ class TwinModel:
     def build(cls, catalog: Any, hardware: str, model: str, chips: int = 1, *, engine: str | None = None,
               weight_dtype: str = "bf16", tp: int | None = None, ep: int | None = None,
               max_batch: int | None = None, max_num_tokens: int | None = None, params: dict | None = None,
-              ctx_len: int = 4096) -> "TwinModel":
+              ctx_len: int = 4096, admit_window_ms: float | None = None) -> "TwinModel":
         """Resolve hardware, model and formats as ``suanli predict`` does; check that the model fits.
 
         ``tp`` defaults to every rank of the instance, ``ep`` to every rank for an
@@ -89,7 +93,10 @@ class TwinModel:
         mb = int(max_batch or min(DEFAULTS["max_batch"], fit))
         tw = cls(hardware=ctx.hw.hardware, model=ctx.model.id, chips=chips, engine=engine, tp=tp, ep=ep,
                  max_batch=mb, max_num_tokens=int(max_num_tokens or DEFAULTS["max_num_tokens"]),
-                 weight_dtype=ctx.dtypes.weight, warnings=list(dict.fromkeys(ctx.warnings)))
+                 weight_dtype=ctx.dtypes.weight, warnings=list(dict.fromkeys(ctx.warnings)),
+                 admit_window_s=(DEFAULTS["admit_window_ms"] if admit_window_ms is None else admit_window_ms) / 1e3)
+        if not (0 <= tw.admit_window_s <= 1):
+            raise SuanliError(f"--admit-window-ms must be between 0 and 1000 (got {admit_window_ms})")
         tw._ctx = ctx
         return tw
 
@@ -115,7 +122,8 @@ class TwinModel:
     def to_dict(self) -> dict:
         return {"hardware": self.hardware, "model": self.model, "chips": self.chips, "engine": self.engine,
                 "tp": self.tp, "ep": self.ep, "max_batch": self.max_batch, "max_num_tokens": self.max_num_tokens,
-                "weight_dtype": self.weight_dtype, "warnings": self.warnings}
+                "weight_dtype": self.weight_dtype, "admit_window_ms": self.admit_window_s * 1e3,
+                "warnings": self.warnings}
 
 
 def _q(x: float) -> float:
@@ -260,8 +268,8 @@ def simulate(model: TwinModel, concurrency: int, isl: int, osl: int, *, requests
         while pending and pending[0][0] <= now + 1e-12:
             sch.add(pending.pop(0)[1])
         step = sch.next_step()
-        if step is None:
-            now = pending[0][0]
+        if step is None:  # idle: the first arrival opens the admission window
+            now = pending[0][0] + model.admit_window_s
             continue
         now += step.seconds
         for s in sch.finish_step(step, now):
@@ -307,6 +315,8 @@ class _Engine:
             if step is None:
                 self.wake.clear()
                 await self.wake.wait()
+                if self.model.admit_window_s > 0:  # requests sent together start together
+                    await asyncio.sleep(self.model.admit_window_s)
                 deadline = time.perf_counter()
                 continue
             # absolute deadlines: a late wake-up shortens the next sleep, so errors do not add up

@@ -21,7 +21,7 @@ WD = typer.Option("bf16", "--weight-dtype", help="bf16, fp16, fp8, int8, int4, f
 
 def _build(hardware: str, model: str, chips: int, engine: Optional[str], weight_dtype: str, tp: Optional[int],
            ep: Optional[int], max_batch: Optional[int], max_num_tokens: Optional[int],
-           catalog: Optional[list[Path]], perf_params: Optional[Path]):
+           catalog: Optional[list[Path]], perf_params: Optional[Path], admit_window_ms: Optional[float] = None):
     from suanli.bench.twin import TwinModel
     from suanli.catalog import get_catalog
     from suanli.cli.common import check_positive
@@ -36,7 +36,8 @@ def _build(hardware: str, model: str, chips: int, engine: Optional[str], weight_
         engines = [e for e in (params or load_params()).get("engines", {}) if e != "default"]
         check_choice("--engine", engine, engines, hint=f"one of {', '.join(engines)}, or leave --engine out")
     return TwinModel.build(cat, hardware, model, chips, engine=engine, weight_dtype=weight_dtype, tp=tp, ep=ep,
-                           max_batch=max_batch, max_num_tokens=max_num_tokens, params=params)
+                           max_batch=max_batch, max_num_tokens=max_num_tokens, params=params,
+                           admit_window_ms=admit_window_ms)
 
 
 @app.command("serve")
@@ -49,6 +50,7 @@ def serve(
     max_batch: Optional[int] = typer.Option(None, "--max-batch", help="Sequences in flight at most (default: what fits, <= 256)."),
     max_num_tokens: Optional[int] = typer.Option(None, "--max-num-tokens", help="Tokens per step at most (default 8192)."),
     max_queue: int = typer.Option(1024, "--max-queue", help="Waiting requests at most; more get HTTP 429."),
+    admit_window_ms: float = typer.Option(10.0, "--admit-window-ms", help="When idle, wait this long after a first request so a burst starts together (0: none)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default loopback only)."),
     port: int = typer.Option(8000, "--port", "-p", help="TCP port."),
     served_name: Optional[str] = typer.Option(None, "--served-model-name", help="Model name clients use (default: the model id)."),
@@ -74,7 +76,8 @@ def serve(
         raise SuanliError(f"--port must be 1-65535 (got {port})", hint="e.g. --port 8000")
     if max_queue < 1:
         raise SuanliError(f"--max-queue must be >= 1 (got {max_queue})")
-    tw = _build(hardware, model, chips, engine, weight_dtype, tp, ep, max_batch, max_num_tokens, catalog, perf_params)
+    tw = _build(hardware, model, chips, engine, weight_dtype, tp, ep, max_batch, max_num_tokens, catalog, perf_params,
+                admit_window_ms)
     info = {**tw.to_dict(), "url": f"http://{host}:{port}/v1", "served_model_name": served_name or tw.model}
     if json_out:
         print_json(info)
