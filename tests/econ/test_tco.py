@@ -107,9 +107,13 @@ def test_inferencex_b200_and_h100_figures_from_their_rate():
 def test_serving_cost_band_and_token_split(catalog):
     c = serving_cost("h200-sxm", "llama-3.1-70b", 8, request={"tpot_slo_ms": 50}, date="2026-06-01",
                      catalog=catalog)
-    m = c.prediction["error_band"]["mape"]
+    eb = c.prediction["error_band"]
     lo, hi = c.per_mtok_band["output"]
-    assert lo == pytest.approx(c.per_mtok["output"] * (1 - m)) and hi == pytest.approx(c.per_mtok["output"] / (1 - m))
+    tps = c.throughput["output"]
+    # cost moves against throughput: the band's high throughput gives the low cost
+    assert lo == pytest.approx(c.per_mtok["output"] * tps / eb["high"])
+    assert hi == pytest.approx(c.per_mtok["output"] * tps / eb["low"])
+    assert lo < c.per_mtok["output"] < hi
     # total tokens = input + output, so the total price is the harmonic combination
     assert 1 / c.per_mtok["total"] == pytest.approx(1 / c.per_mtok["output"] + 1 / c.per_mtok["input"])
     assert c.per_mtok["output"] == pytest.approx(c.chip_hour.per_chip_hour * 1e6 / 3600 / c.throughput["output"])

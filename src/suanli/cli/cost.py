@@ -258,19 +258,20 @@ def compare_cmd(
             notes.append(f"{r['hardware']}: {r['error']}")
             continue
         ch, a = r.chip_hour, r.chip_hour.access
-        eb = (r.prediction.get("error_band") or {}).get("mape")
+        band = r.per_mtok_band.get("output") if r.per_mtok_band else None
         t.add_row(r.hardware, ("yes" if a.allowed else "no") if a else "—", f"{a.fee_fraction:.0%}" if a else "—",
                   f"{a.power_subsidy_fraction:.0%}" if a else "—",
                   fmt(ch.kw_per_chip * ch.pue, 3) if ch.kw_per_chip else "—", fmt(ch.per_chip_hour, 3),
-                  fmt(r.throughput["output"], 4), fmt(r.per_mtok["output"], 3) + (f" ±{eb:.0%}" if eb else ""),
+                  fmt(r.throughput["output"], 4), fmt(r.per_mtok["output"], 3) + (f" ×÷{band[1] / r.per_mtok['output']:.2f}" if band else ""),
                   fmt(r.per_mtok["total"], 3))
         notes += [f"{r.hardware}: {w}" for w in r.warnings]
     console.print(t)
     console.print(f"buy?: may this buyer get it (US review and Chinese measures); levy: export levy charged to the "
                   f"buyer; subs: share of the power bill subsidised at the site; kW: facility power per chip (IT x PUE); "
                   f"{sym}/h: cost per chip-hour; tok/s: "
-                  "output tokens/s per chip at the SLO; ±band: the performance model's error band on throughput; "
-                  f"{sym}/M out: all cost on output tokens, ± the band; {sym}/M all: per million input + output tokens. Owning cost; "
+                  "output tokens/s per chip at the SLO; ×÷f: the cost's 80% band (price / f to price x f) from the "
+                  "performance model's error band on throughput; "
+                  f"{sym}/M out: all cost on output tokens; {sym}/M all: per million input + output tokens. Owning cost; "
                   "--rent or --tier for others.", style="dim", highlight=False)
     for n in dict.fromkeys(notes):
         console.print(f"[yellow]note:[/] {n}", highlight=False)

@@ -7,6 +7,7 @@ Thin shell over :mod:`suanli.plan`; every run is saved in the results store
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 import time
 from pathlib import Path
@@ -262,7 +263,8 @@ def render_fleet(study: Any) -> None:
     for o in range(len(pl.options)):
         pred = p.notes["predictions"].get(f"{p.workloads[0]}/{pl.options[o]}", {})
         caps.append([pl.options[o], "own" if p.own[o] else "rent", "yes" if p.domestic[o] else "no",
-                     pred.get("output_tps_per_chip"), f"±{p.band[0, o]:.0%}" if p.band.size else "—",
+                     pred.get("output_tps_per_chip"),
+                     f"{math.exp(-p.band[0, o]) - 1:+.0%}/{math.exp(p.band[0, o]) - 1:+.0%}" if p.band.size else "—",
                      p.notes["options"][pl.options[o]]["per_chip_hour"][-1]])
     console.print(table(f"Options (first workload; {cur} per chip-hour in the last quarter)",
                         ["option", "mode", "domestic", "out tok/s/chip", "band", f"{cur}/chip-h"], caps))

@@ -330,7 +330,7 @@ def serving_cost(hardware: str, model: str, chips: int = 8, *, request: dict | N
     ``request`` holds the fields of :class:`suanli.perf.search.Request`
     (``isl``, ``osl``, ``tpot_slo_ms``, ``ttft_slo_ms``, ``system``...). The
     throughput is the performance model's best configuration; its error band
-    carries through: a throughput ``mape`` low gives a cost ``1/(1-mape)`` high.
+    carries through to the cost (:func:`band_ratios`).
     """
     from suanli.catalog import get_catalog
     from suanli.perf.search import Request, predict_serve
@@ -351,8 +351,10 @@ def serving_cost(hardware: str, model: str, chips: int = 8, *, request: dict | N
     # the input and output shares of one chip-hour, split by tokens (InferenceX's blended price)
     band = None
     eb = pred.error_band
-    if eb is not None and eb.mape is not None and eb.mape < 1:
-        band = {k: [v * (1 - eb.mape), v / (1 - eb.mape)] for k, v in per.items()}
+    r = band_ratios(eb, tput["output"])
+    if r is not None:
+        # cost moves against throughput: the throughput band's high end is the cost band's low end
+        band = {k: [v * r[0], v * r[1]] for k, v in per.items()}
     energy: dict[str, float] = {}
     if ch.kw_per_chip:
         e = tco.energy_per_token(ch.kw_per_chip, ch.pue, ch.power_utilisation, tput["total"])
@@ -373,6 +375,43 @@ def serving_cost(hardware: str, model: str, chips: int = 8, *, request: dict | N
                        {"config": pd.get("config"), "metrics": pd.get("metrics"),
                         "error_band": pd.get("error_band"), "bottleneck": pd.get("bottleneck")},
                        per, band, energy, tco_d, be, warnings)
+
+
+def band_ratios(eb: Any, tps: float) -> tuple[float, float] | None:
+    """(low, high) multipliers of cost from a throughput error band: ``tps / high`` and ``tps / low``.
+
+    The performance model's band spans its 80% interval of held-out errors
+    (``low``/``high`` around the prediction); a band with only a MAPE is read
+    as ``tps (1 -/+ mape)``.
+
+    >>> from types import SimpleNamespace as B
+    >>> band_ratios(B(low=80.0, high=125.0, mape=0.1), 100.0)
+    (0.8, 1.25)
+    >>> band_ratios(B(low=None, high=None, mape=0.2), 100.0)
+    (0.8, 1.25)
+    """
+    if eb is None or not tps:
+        return None
+    if eb.low and eb.high:
+        return tps / eb.high, tps / eb.low
+    if eb.mape is not None and 0 <= eb.mape < 1:
+        return 1 - eb.mape, 1 / (1 - eb.mape)
+    return None
+
+
+def log_band(eb: Any) -> float:
+    """Half-width of the throughput band in log terms (its 80% interval: ``ln(high / prediction)``).
+
+    >>> from types import SimpleNamespace as B
+    >>> round(log_band(B(p80=0.19, mape=0.11)), 2), round(log_band(B(p80=None, mape=0.1)), 2)
+    (0.19, 0.16)
+    """
+    if eb is None:
+        return 0.0
+    if getattr(eb, "p80", None):
+        return float(eb.p80)
+    # only a MAPE: for normal errors the 80th percentile of |error| is 1.28 sd and the MAPE 0.80 sd
+    return float(eb.mape) * 1.2816 / 0.7979 if eb.mape else 0.0
 
 
 def _break_even(x: EconInputs, book: PriceBook, ch: ChipHour, tput: dict, util: float, currency: str,
@@ -410,5 +449,5 @@ def compare(hardware: list[str], model: str, chips: int = 16, **kw: Any) -> list
 #: the public API's name for :func:`compare`
 compare_costs = compare
 
-__all__ = ["Access", "ChipHour", "ServingCost", "access", "chip_hour_cost", "compare", "compare_costs",
-           "serving_cost"]
+__all__ = ["Access", "ChipHour", "ServingCost", "access", "band_ratios", "chip_hour_cost", "compare", "compare_costs",
+           "log_band", "serving_cost"]

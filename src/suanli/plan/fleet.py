@@ -227,7 +227,7 @@ class FleetPlan:
             "options": [{"id": o, "name": p.option_names[i], "mode": "own" if p.own[i] else "rent",
                          "domestic": bool(p.domestic[i]), "unit_chips": int(p.unit_chips[i]),
                          "output_tps_per_unit": {w: float(p.cap[j, i]) for j, w in enumerate(p.workloads)},
-                         "error_band_mape": {w: float(p.band[j, i]) for j, w in enumerate(p.workloads)}}
+                         "error_band_log80": {w: float(p.band[j, i]) for j, w in enumerate(p.workloads)}}
                         for i, o in enumerate(self.options)],
             "orders": {o: [int(round(x)) for x in self.orders[i]] for i, o in enumerate(self.options)},
             "installed_units": {o: [int(round(x)) for x in self.installed[i]] for i, o in enumerate(self.options)},

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from suanli.econ.cost import chip_hour_cost
+from suanli.econ.cost import chip_hour_cost, log_band
 from suanli.econ.inputs import EconInputs
 from suanli.econ.prices import load_pricebook, to_cny
 from suanli.econ.tco import HOURS_PER_YEAR
@@ -40,7 +40,7 @@ class FleetProblem:
     domestic: np.ndarray        # (O,) bool: domestic accelerator
     unit_chips: np.ndarray      # (O,)
     cap: np.ndarray             # (W, O) output tokens/s per unit at the SLOs
-    band: np.ndarray            # (W, O) relative error of cap (the performance model's band)
+    band: np.ndarray            # (W, O) log half-width of cap's 80% band (the performance model's)
     io_ratio: np.ndarray        # (W,) input tokens per output token
     capex_unit: np.ndarray      # (O, T) capex of a unit ordered in t (for the budget)
     cost_capital: np.ndarray    # (O, T) per installed unit per period: capital recovery + maintenance (price-driven)
@@ -231,9 +231,9 @@ def build_problem(sc: Scenario, *, catalog: Any = None, params: dict | None = No
             tps = float(pred.metrics["output_tps_per_chip"])
             u = ch0.serving_utilisation
             cap[wi, oi] = tps * n_unit * u
-            band[wi, oi] = float(pred.error_band.mape) if pred.error_band and pred.error_band.mape else 0.0
+            band[wi, oi] = log_band(pred.error_band)
             notes["predictions"][f"{w.id}/{o.id}"] = {
-                "output_tps_per_chip": tps, "deploy_chips": deploy, "error_band_mape": band[wi, oi],
+                "output_tps_per_chip": tps, "deploy_chips": deploy, "error_band_log80": band[wi, oi],
                 "config": {k: pred.config.get(k) for k in ("tp", "pp", "ep", "dp", "batch_per_chip")},
                 "tpot_ms": pred.metrics.get("tpot_ms"), "warnings": pred.warnings}
         notes["options"][o.id] = {

@@ -23,6 +23,7 @@ from suanli.plan.scenario import Scenario, period_index
 
 OPTION_TARGETS = ("price", "rent", "supply", "throughput", "electricity", "fx", "cost_of_capital")
 Z95 = 1.6448536269514722
+Z80 = 1.2815515655446004
 #: a period counts as served when at most this share of its demand is unmet
 UNMET_TOLERANCE = 0.01
 #: a sample counts as short when more than this share of the horizon's demand is unmet
@@ -86,10 +87,10 @@ def draw_samples(p: FleetProblem, sc: Scenario, n: int, seed: int = 0, *, model_
         hw = [o.hardware for o in sc.options]
         for h in sorted(set(hw)):
             cols = [i for i, x in enumerate(hw) if x == h]
-            mape = float(np.max(p.band[:, cols])) if p.band.size else 0.0
-            if mape > 0:
-                # errors ~ normal: MAPE = sd x sqrt(2/pi)
-                f = np.maximum(1.0 + rng.normal(0.0, mape * np.sqrt(np.pi / 2), n), 0.05)
+            b80 = float(np.max(p.band[:, cols])) if p.band.size else 0.0
+            if b80 > 0:
+                # log errors ~ normal with 80% of them inside +-b80: sd = b80 / 1.2816
+                f = np.exp(rng.normal(0.0, b80 / Z80, n))
                 opt["throughput"][:, cols] *= f[:, None]
     ev = np.zeros((n, len(sc.events)))
     for j, e in enumerate(sc.events):
@@ -462,9 +463,9 @@ def tornado_inputs(p: FleetProblem, sc: Scenario) -> list[tuple[str, Samples, Sa
         if p.cap[:, o].any():
             f_lo, f_hi = np.ones((1, O)), np.ones((1, O))
             band = float(np.max(p.band[:, o])) or 0.1
-            f_lo[0, o], f_hi[0, o] = 1 - band, 1 + band
+            f_lo[0, o], f_hi[0, o] = np.exp(-band), np.exp(band)
             items.append((f"throughput {p.options[o]}", one({"throughput": f_lo}), one({"throughput": f_hi}),
-                          f"-{band:.0%}", f"+{band:.0%}"))
+                          f"{np.exp(-band) - 1:+.0%}", f"{np.exp(band) - 1:+.0%}"))
     return items
 
 
