@@ -3,7 +3,7 @@
 Run: ``python benchmarks/startup.py [runs]``. Writes ``benchmarks/results/startup.json`` and
 ``benchmarks/results/startup.md``.
 
-Each case runs ``runs`` times (default 7) as a fresh process; the CPU time (user + system) of
+Each case runs ``runs`` times (default 7) as a fresh process, the cases taking turns; the CPU time (user + system) of
 each child comes from ``resource.getrusage(RUSAGE_CHILDREN)``, so other load on the machine
 counts less than it would in wall-clock time (though not nothing: the minimum is shown too). The
 median is reported beside the bare Python
@@ -69,14 +69,22 @@ def main(argv: list[str]) -> None:
     runs = int(argv[1]) if len(argv) > 1 else 7
     rows = []
     cache = tempfile.TemporaryDirectory(prefix="suanli-startup-")
+    envs = {}
     for name, cmd in CASES.items():
         env = {**os.environ, "XDG_CACHE_HOME": cache.name, **ENV.get(name, {})}
         env.pop("SUANLI_CATALOG", None)
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         if name not in ENV:
             env.pop("SUANLI_NO_CACHE", None)
+        envs[name] = env
         cpu_seconds(cmd, env)  # warm the file cache (and write the catalog cache)
-        samples = [cpu_seconds(cmd, env) for _ in range(runs)]
+    # round-robin: a slow spell of a shared machine falls on every case alike, so rows compare
+    all_samples: dict[str, list[tuple[float, float]]] = {name: [] for name in CASES}
+    for _ in range(runs):
+        for name, cmd in CASES.items():
+            all_samples[name].append(cpu_seconds(cmd, envs[name]))
+    for name in CASES:
+        samples = all_samples[name]
         cpu = statistics.median(s[0] for s in samples)
         wall = statistics.median(s[1] for s in samples)
         rows.append({"case": name, "cpu_s_median": round(cpu, 4), "cpu_s_min": round(min(s[0] for s in samples), 4),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -96,6 +95,8 @@ def read_yaml(path: str | Path, text: str | None = None) -> Any:
 
 def packaged_text(package: str, name: str) -> tuple[str, str]:
     """(display path, text) of a data file shipped inside the package."""
+    from importlib import resources  # loaded on the first read: a catalog from the cache reads no data file
+
     ref = resources.files(package).joinpath("data", name)
     return f"{package.replace('.', '/')}/data/{name}", ref.read_text(encoding="utf-8")
 
