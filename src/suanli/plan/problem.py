@@ -234,6 +234,8 @@ def build_problem(sc: Scenario, *, catalog: Any = None, params: dict | None = No
             band[wi, oi] = log_band(pred.error_band)
             notes["predictions"][f"{w.id}/{o.id}"] = {
                 "output_tps_per_chip": tps, "deploy_chips": deploy, "error_band_log80": band[wi, oi],
+                "error_band_mape": pred.error_band.mape if pred.error_band else None,
+                "error_band": pred.error_band.to_dict() if pred.error_band else None,
                 "config": {k: pred.config.get(k) for k in ("tp", "pp", "ep", "dp", "batch_per_chip")},
                 "tpot_ms": pred.metrics.get("tpot_ms"), "warnings": pred.warnings}
         notes["options"][o.id] = {

@@ -62,8 +62,12 @@ def band_chart(predictions: dict) -> dict:
     keys = list(predictions)
     v = [predictions[k].get("output_tps_per_chip") or 0 for k in keys]
     m = [predictions[k].get("error_band_mape") or 0 for k in keys]
+    bands = [predictions[k].get("error_band") or {} for k in keys]
+    # the 80% band of held-out errors where the report has it, else +-MAPE
+    up = [(b["high"] - a) if b.get("high") else a * e for a, b, e in zip(v, bands, m)]
+    down = [(a - b["low"]) if b.get("low") else a * e for a, b, e in zip(v, bands, m)]
     return {"data": [{"type": "bar", "x": keys, "y": v, "marker": {"color": COLORS[0]},
-                      "error_y": {"type": "data", "array": [a * b for a, b in zip(v, m)]}}],
+                      "error_y": {"type": "data", "symmetric": False, "array": up, "arrayminus": down}}],
             "layout": {"yaxis": {"title": {"text": "output tokens/s per chip"}}, "margin": {"t": 10, "b": 140}}}
 
 
