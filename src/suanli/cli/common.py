@@ -21,6 +21,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from suanli.errors import SuanliError, suggest
+from suanli.jsonable import jsonable
 
 try:  # typer >= 0.20 vendors click
     from typer._click.exceptions import UsageError
@@ -36,18 +37,7 @@ CATALOG_OPTION = typer.Option(
 )
 
 
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
-        return None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 1) == 0:
-        return _clean(obj.item())
-    if hasattr(obj, "tolist"):
-        return _clean(obj.tolist())
-    return obj
+_clean = jsonable
 
 
 def print_json(data: Any) -> None:

@@ -102,13 +102,7 @@ def register(plan_app: typer.Typer) -> None:
                     timings=study.timings, currency=study.plan.currency,
                     headline={"p50": study.plan.per_mtok["output_incl_unmet"]},
                     metrics=_fleet_metrics(study))
-        d["run_id"] = rid
-        if json_out:
-            print_json(d)
-            return
-        render_fleet(study)
-        if rid:
-            console.print(f"saved as run {rid} (suanli runs show {rid})", style="dim", highlight=False)
+        _finish(d, rid, json_out, lambda: render_fleet(study))
 
     @plan_app.command("risk")
     @guarded
@@ -132,13 +126,7 @@ def register(plan_app: typer.Typer) -> None:
                     outputs=d, timings=res.timings, currency=res.currency, seed=seed, samples=samples,
                     backend=backend, headline={**res.per_mtok, "p_unmet": res.p_unmet},
                     metrics=_risk_metrics(res), per_sample=res.per_sample)
-        d["run_id"] = rid
-        if json_out:
-            print_json(d)
-            return
-        render_risk(res)
-        if rid:
-            console.print(f"saved as run {rid} (suanli runs show {rid})", style="dim", highlight=False)
+        _finish(d, rid, json_out, lambda: render_risk(res))
 
     @plan_app.command("study")
     @guarded
@@ -161,15 +149,18 @@ def register(plan_app: typer.Typer) -> None:
                     timings=timings, currency=res.currency, seed=seed, samples=samples, backend="local",
                     headline={**res.per_mtok, "p_unmet": res.p_unmet},
                     metrics={**_fleet_metrics(study), **_risk_metrics(res)}, per_sample=res.per_sample)
-        d["run_id"] = rid
-        if json_out:
-            print_json(d)
-            return
-        render_fleet(study)
-        render_risk(res)
-        render_answer(d["answer"])
-        if rid:
-            console.print(f"saved as run {rid} (suanli runs show {rid})", style="dim", highlight=False)
+        _finish(d, rid, json_out, lambda: (render_fleet(study), render_risk(res), render_answer(d["answer"])))
+
+
+def _finish(d: dict, rid: str | None, json_out: bool, render: Any) -> None:
+    """Print the result as JSON (with its run id) or as tables, and where it was saved."""
+    d["run_id"] = rid
+    if json_out:
+        print_json(d)
+        return
+    render()
+    if rid:
+        console.print(f"saved as run {rid} (suanli runs show {rid})", style="dim", highlight=False)
 
 
 def _fleet(scenario: Path, catalog: Any, json_out: bool, tornado: bool) -> Any:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from suanli.errors import SuanliError
+from suanli.jsonable import jsonable
 
 
 @dataclass
@@ -39,23 +40,6 @@ def study_report(scenario: str | dict, *, samples: int = 1000, seed: int = 0, to
                  scenario if isinstance(scenario, str) else "<scenario>")
 
 
-def jsonable(obj: Any) -> Any:
-    """numpy values -> Python, NaN/inf -> None, tuples -> lists: what JSON and the template can show."""
-    import math
-
-    if isinstance(obj, float):
-        return None if (math.isnan(obj) or math.isinf(obj)) else obj
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 1) == 0:
-        return jsonable(obj.item())
-    if hasattr(obj, "tolist"):
-        return jsonable(obj.tolist())
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()
-    return obj
 
 
 def sources(obj: Any, out: dict[str, str] | None = None, label: str = "") -> dict[str, str]:

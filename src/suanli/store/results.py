@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from suanli.errors import SuanliError
+from suanli.jsonable import jsonable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -53,24 +54,8 @@ def default_store_path() -> Path:
     return Path(env) if env else Path.home() / ".suanli" / "runs.duckdb"
 
 
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
-    if isinstance(obj, np.generic):
-        return _clean(obj.item())
-    if isinstance(obj, (dt.date, dt.datetime)):
-        return obj.isoformat()
-    return obj
-
-
 def to_json(obj: Any) -> str:
-    return json.dumps(_clean(obj), default=str, allow_nan=False)
+    return json.dumps(jsonable(obj), default=str, allow_nan=False)
 
 
 def versions() -> dict[str, str]:

@@ -9,30 +9,15 @@ packaged catalog and rules, scenarios are built-in names only.
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any
 
 from suanli.errors import DataError, SuanliError
+from suanli.jsonable import jsonable
 
 #: Most entries each engine cache holds.
 CACHE_SIZE = 512
 
 
-def jsonable(obj: Any) -> Any:
-    """numpy scalars/arrays -> Python, NaN/inf -> None, tuples -> lists (what ``print_json`` writes)."""
-    if isinstance(obj, float):
-        return None if (math.isnan(obj) or math.isinf(obj)) else obj
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 1) == 0:
-        return jsonable(obj.item())
-    if hasattr(obj, "tolist"):
-        return jsonable(obj.tolist())
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()
-    return obj
 
 
 def catalog() -> Any:
