@@ -102,3 +102,25 @@ def derived_metrics(acc: Accelerator) -> dict[str, dict]:
     if b.value is not None:
         out["mem_bw_gbps_per_bf16_tflop"] = b.to_dict()
     return out
+
+
+#: The headline figures of catalog listings and comparisons, in order.
+HEADLINE = ["bf16_tflops", "fp8_tflops", "int8_tops", "fp4_tflops", "mem_capacity_gb", "mem_bw_tbps",
+            "scaleup_bw_gbps", "tdp_w", "price_usd"]
+
+
+def accelerator_summary(acc: Accelerator) -> dict:
+    """One catalog row: ids, vendor, category, headline figures and TPP (`suanli catalog list --json`, the API)."""
+    d = {"id": acc.id, "vendor": acc.vendor, "name": acc.name, "category": acc.category, "stack": acc.stack,
+         "confidence": acc.confidence}
+    for f in HEADLINE:
+        d[f] = getattr(acc, f).value
+    d["tpp"] = tpp(acc).value
+    return d
+
+
+def model_summary(m) -> dict:
+    """One model row: shape, parameter counts (billions) and KV bytes per token in BF16."""
+    return {"id": m.id, "attention": m.attention, "layers": m.layers, "hidden": m.hidden, "experts": m.experts,
+            "top_k": m.top_k, "total_params_b": m.total_params / 1e9, "active_params_b": m.active_params / 1e9,
+            "kv_bytes_per_token_bf16": m.kv_bytes_per_token("bf16"), "source": getattr(m, "source", None)}

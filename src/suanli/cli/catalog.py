@@ -32,26 +32,25 @@ def tpp(acc):  # noqa: ANN001, ANN201
 
     return _tpp(acc)
 
+
+def accelerator_summary(acc):  # noqa: ANN001, ANN201
+    from suanli.catalog.derived import accelerator_summary as _s
+
+    return _s(acc)
+
+
+def model_summary(m):  # noqa: ANN001, ANN201
+    from suanli.catalog.derived import model_summary as _s
+
+    return _s(m)
+
+
 app = typer.Typer(
     help="Accelerators and systems, every figure with its source and confidence.",
     no_args_is_help=True,
 )
 models_app = typer.Typer(help="LLM architectures (Hugging Face config.json) and what they cost per token.",
                          no_args_is_help=True)
-
-#: Figures shown in list/compare tables, in order.
-HEADLINE = ["bf16_tflops", "fp8_tflops", "int8_tops", "fp4_tflops", "mem_capacity_gb", "mem_bw_tbps",
-            "scaleup_bw_gbps", "tdp_w", "price_usd"]
-
-
-def _summary(acc: Accelerator) -> dict:
-    d = {"id": acc.id, "vendor": acc.vendor, "name": acc.name, "category": acc.category, "stack": acc.stack,
-         "confidence": acc.confidence}
-    for f in HEADLINE:
-        d[f] = getattr(acc, f).value
-    d["tpp"] = tpp(acc).value
-    return d
-
 
 @app.command("list")
 @guarded
@@ -73,7 +72,7 @@ def list_cmd(
     check_choice("--category", category.lower() if category else None, ("chip", "card", "system", "roadmap"))
     cat = get_catalog(catalog or ())
     accs = cat.list_accelerators(vendor, category)
-    rows = [_summary(a) for a in accs]
+    rows = [accelerator_summary(a) for a in accs]
     if not rows and vendor:
         vendors = sorted({a.vendor for a in cat.accelerators.values()})
         raise SuanliError(f"no accelerator of vendor {vendor!r}" + (f" in category {category!r}" if category else ""),
@@ -229,7 +228,7 @@ def models_list_cmd(catalog: Optional[list[str]] = CATALOG_OPTION, json_out: boo
       suanli models list --json
     """
     cat = get_catalog(catalog or ())
-    rows = [_model_summary(m) for m in cat.models.values()]
+    rows = [model_summary(m) for m in cat.models.values()]
     if json_out:
         print_json({"models": rows, "n": len(rows)})
         return
@@ -260,7 +259,7 @@ def models_show_cmd(
         raise SuanliError("give a model id or --model-config FILE (one of the two)",
                           hint="suanli models list shows the packaged ids")
     m = load_model_config(model_config) if model_config else cat.model(model)
-    d = _model_summary(m)
+    d = model_summary(m)
     d["kv_bytes_per_token"] = {k: m.kv_bytes_per_token(k) for k in ("bf16", "fp8")}
     d["flops_per_token"] = {
         "prefill_isl_1024": float(m.flops_per_token(1024, phase="prefill")),
@@ -278,13 +277,3 @@ def models_show_cmd(
         ["forward GFLOP/token, prefill isl 1024", d["flops_per_token"]["prefill_isl_1024"] / 1e9],
         ["forward GFLOP/token, decode at ctx 1024", d["flops_per_token"]["decode_ctx_1024"] / 1e9],
     ]))
-
-
-def _model_summary(m) -> dict:
-    return {
-        "id": m.id, "attention": m.attention, "layers": m.layers, "hidden": m.hidden,
-        "experts": m.experts, "top_k": m.top_k,
-        "total_params_b": m.total_params / 1e9, "active_params_b": m.active_params / 1e9,
-        "kv_bytes_per_token_bf16": m.kv_bytes_per_token("bf16"),
-        "source": getattr(m, "source", None),
-    }

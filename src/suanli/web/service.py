@@ -12,6 +12,7 @@ import functools
 from typing import Any
 
 from suanli.errors import DataError, SuanliError
+from suanli.catalog.derived import HEADLINE, accelerator_summary, model_summary  # noqa: F401 (API re-exports)
 from suanli.jsonable import jsonable
 
 #: Most entries each engine cache holds.
@@ -33,22 +34,6 @@ def rules() -> Any:
 
 
 # --------------------------------------------------------------------------- catalog
-HEADLINE = ["bf16_tflops", "fp8_tflops", "int8_tops", "fp4_tflops", "mem_capacity_gb", "mem_bw_tbps",
-            "scaleup_bw_gbps", "tdp_w", "price_usd"]
-
-
-def accelerator_summary(acc: Any) -> dict:
-    """One catalog row: ids, vendor, category, headline peaks and TPP (as ``suanli catalog list --json``)."""
-    from suanli.catalog.derived import tpp
-
-    d = {"id": acc.id, "vendor": acc.vendor, "name": acc.name, "category": acc.category, "stack": acc.stack,
-         "confidence": acc.confidence}
-    for f in HEADLINE:
-        d[f] = getattr(acc, f).value
-    d["tpp"] = tpp(acc).value
-    return d
-
-
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def catalog_list(vendor: str | None = None, category: str | None = None) -> dict:
     rows = [accelerator_summary(a) for a in catalog().list_accelerators(vendor, category)]
@@ -103,12 +88,6 @@ def systems_list() -> dict:
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def system_show(system: str) -> dict:
     return jsonable({"system": catalog().system(system).to_dict()})
-
-
-def model_summary(m: Any) -> dict:
-    return {"id": m.id, "attention": m.attention, "layers": m.layers, "hidden": m.hidden, "experts": m.experts,
-            "top_k": m.top_k, "total_params_b": m.total_params / 1e9, "active_params_b": m.active_params / 1e9,
-            "kv_bytes_per_token_bf16": m.kv_bytes_per_token("bf16"), "source": getattr(m, "source", None)}
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
