@@ -165,3 +165,20 @@ def test_engine_step_overhead_adds_to_every_step(catalog):
         p = load_params({"engines": {"chitu": {"step_overhead_ms": ms}}})
         steps.append(predict_phase(catalog, req, "decode", params=p).metrics["step_ms"])
     assert steps[1] - steps[0] == pytest.approx(20.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("pp", [1, 2])
+def test_eager_engine_pays_dispatch_per_layer_of_its_stage(catalog, pp):
+    """An eager engine's host dispatch per layer adds layers / pp x the per-layer cost to each step."""
+    from suanli.catalog import get_catalog
+    from suanli.perf.hardware import load_params
+
+    model_layers = get_catalog(()).model("llama-3.1-8b").layers     # 32
+    req = Request("h200-sxm", "llama-3.1-8b", chips=pp, isl=512, osl=128, batch_per_chip=8, scenario="fixed",
+                  weight_dtype="bf16", engine="chitu", tp=1, pp=pp)
+    steps = []
+    for us in (0.0, 250.0):
+        p = load_params({"engines": {"chitu": {"layer_overhead_us": us}}})
+        steps.append(predict_phase(catalog, req, "decode", params=p).metrics["step_ms"])
+    # step_ms is the stage step: 32 / pp layers x 0.25 ms
+    assert steps[1] - steps[0] == pytest.approx(model_layers / pp * 0.25, rel=1e-6)

@@ -137,3 +137,36 @@ def test_server_at_a_given_arrival_rate(catalog):
     with pytest.raises(SuanliError):
         Request("h200-sxm", "llama-3.1-70b", arrival_rate=5.0, scenario="offline")  # offline has no arrival rate
     assert Request("h200-sxm", "llama-3.1-70b", arrival_rate=5.0).scenario == "server"  # the default with a load
+
+
+def test_disagg_fixed_concurrency_sits_on_the_decode_instances(catalog):
+    """A closed loop of C clients on a disaggregated deployment: all C requests are held by the
+    decode instances (not spread over every chip), and the throughput obeys Little's law:
+    C requests each cycle through TTFT + osl x TPOT."""
+    C, isl, osl, chips = 64, 3500, 1500, 32
+    p = predict_serve(catalog, Request("ascend-910c", "deepseek-v3", chips=chips, isl=isl, osl=osl,
+                                       weight_dtype="int8", disagg=True, concurrency=C, scenario="fixed"))
+    cfg, m = p.config, p.metrics
+    assert cfg["batch_per_instance"] * cfg["decode_instances"] == pytest.approx(C)
+    cycle_s = m["ttft_ms"] / 1e3 + osl * m["tpot_ms"] / 1e3
+    assert m["output_tps_per_chip"] * chips == pytest.approx(C * osl / cycle_s, rel=1e-6)
+    # the prefill instances are not the bottleneck at this load, so TTFT is about one prompt's prefill
+    assert m["ttft_ms"] < 1e3 * isl / (cfg["prefill_instances"] * m["prefill_input_tps_per_chip"]
+                                       * cfg["prefill_chips"] / cfg["prefill_instances"]) * 2.0
+
+
+def test_disagg_closed_loop_is_capped_by_prefill():
+    """When the prompts arrive faster than the prefill instances take them, output = their rate."""
+    from suanli.perf.search import disagg_plan_closed
+
+    class Ev:  # one prefill layout (1 chip, 1000 prompt tokens/s) and one decode layout (1 chip)
+        pass
+
+    pev, dev = Ev(), Ev()
+    pev.chips, pev.in_tps_instance = np.array([1.0]), np.array([1000.0])
+    dev.chips = np.array([[1.0, 1.0]])
+    dev.tpot_s = np.array([[0.001, 0.001]])         # decode far faster than prefill
+    plan = disagg_plan_closed(pev, np.array([True]), dev, np.array([[True, True]]), 2, 1000, 100, 50)
+    # one prefill chip feeds 1 prompt/s = 100 output tokens/s over 2 chips
+    assert plan["output_tps_per_chip"] == pytest.approx(50.0, rel=1e-3)
+    assert plan["ttft_s"] > 1.0                       # prompts queue at the prefill instance

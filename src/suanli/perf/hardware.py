@@ -312,8 +312,8 @@ class HardwareSpec:
             scaleup_gbps=su / rpc, topology=sysrec.scaleup_topology, scaleout_gbps=so / rpc,
             comm=comm_p, attn_scale=ascale, attn_scale_prior=aprior,
             # an engine may state its own host cost per scheduling iteration
-            serving={**p["serving"], **({"step_overhead_ms": eng["step_overhead_ms"]}
-                                        if eng.get("step_overhead_ms") is not None else {})},
+            serving={**p["serving"], **{k: eng[k] for k in ("step_overhead_ms", "layer_overhead_us")
+                                        if eng.get(k) is not None}},
             estimates=tuple(dict.fromkeys(estimates)),
             warnings=tuple(warnings), calibration=cal, measured=tuple(measured),
         )

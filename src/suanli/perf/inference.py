@@ -199,6 +199,8 @@ def step_time(
     if step_overhead:
         # host work per scheduling iteration: with pp > 1 every micro-batch is one iteration
         overhead = overhead + float(hw.serving.get("step_overhead_ms", 0.0)) * 1e-3
+        # an eager engine (no graph capture) dispatches every layer's kernels from the host each step
+        overhead = overhead + float(hw.serving.get("layer_overhead_us", 0.0)) * 1e-6 * L_stage
         # host work per request per step (scheduling, sampling, detokenisation): each
         # attention-DP rank runs its own scheduler over its share of the batch
         overhead = overhead + _a(hw.request_us) * 1e-6 * ds / dp

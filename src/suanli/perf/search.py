@@ -371,8 +371,13 @@ def engine_limits(ctx: Context, req: Request) -> dict[str, Any]:
 
 
 def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_tps_per_chip",
-         tokens_grid: bool = False) -> tuple[Evaluation, np.ndarray, int]:
-    """Evaluate every candidate of one mode; return the evaluation, the feasibility mask and its size."""
+         tokens_grid: bool = False, split_concurrency: bool = False) -> tuple[Evaluation, np.ndarray, int]:
+    """Evaluate every candidate of one mode; return the evaluation, the feasibility mask and its size.
+
+    With ``split_concurrency`` (the decode side of a disaggregated deployment at a fixed
+    concurrency) column ``k`` of the grid holds the concurrency spread over ``k + 1`` instances:
+    the requests in flight sit on the decode instances, however many of the chips those are.
+    """
     hw, m, dt = ctx.hw, ctx.model, ctx.dtypes
     ranks = int(req.chips * hw.ranks_per_chip)
     pc = parallel_candidates(hw, m, ranks, req)
@@ -382,6 +387,7 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
     sv = hw.serving
     lengths = request_lengths(req)
     lim = engine_limits(ctx, req)
+    n_inst = np.maximum(np.floor(ranks / R), 1.0)      # instances of each candidate that the chips hold
     if tokens_grid:  # prefill: prompt tokens per step per instance
         if req.batch_per_chip:
             fixed = req.batch_per_chip * chips_inst
@@ -405,10 +411,18 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
         fixed = None
         if req.batch_per_chip:
             fixed = req.batch_per_chip * chips_inst
+        elif req.concurrency and split_concurrency:
+            k = np.arange(1, int(n_inst.max()) + 1, dtype=float)
+            fixed = np.maximum(req.concurrency / np.broadcast_to(k, (len(R), len(k))), 1.0)
         elif req.concurrency:
-            inst = np.maximum(np.floor(ranks / R), 1.0)
-            fixed = np.maximum(req.concurrency / inst, 1.0)
-        if fixed is not None:
+            fixed = np.maximum(req.concurrency / n_inst, 1.0)
+        if fixed is not None and req.concurrency and not req.batch_per_chip:
+            # requests beyond the engine's cap on running sequences wait in its queue
+            cap = float(lim["max_batch_per_rank"]) * pc["dp"] * pc["pp"]
+            fixed = np.minimum(fixed, cap[:, None] if np.ndim(fixed) == 2 else cap)
+        if fixed is not None and np.ndim(fixed) == 2:
+            grid = fixed
+        elif fixed is not None:
             grid = np.broadcast_to(np.asarray(fixed, dtype=float).reshape(-1, 1) if np.ndim(fixed) else
                                    np.full((len(R), 1), float(fixed)), (len(R), 1))
         else:
@@ -422,7 +436,11 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
                   max_num_tokens=lim["max_num_tokens"], chunked_prefill=bool(lim["chunked_prefill"]))
     if req.concurrency and req.batch_per_chip is None:
         # fewer requests in flight than instances: the others idle, and tokens/s per chip counts them
-        busy = np.minimum(req.concurrency / np.maximum(np.floor(ranks / R), 1.0), 1.0)[:, None]
+        if split_concurrency and mode != "prefill":
+            k = np.arange(1, shape[1] + 1, dtype=float)[None, :]
+            busy = np.minimum(req.concurrency / k, 1.0)
+        else:
+            busy = np.minimum(req.concurrency / n_inst, 1.0)[:, None]
         ev.out_tps_instance = ev.out_tps_instance * busy
         ev.in_tps_instance = ev.in_tps_instance * busy
     ok = np.array(ev.fits, dtype=bool)  # a copy: ev.fits must keep saying what fits in memory
@@ -542,7 +560,8 @@ def predict_serve(catalog: Any, req: Request, *, params: dict | None = None) -> 
     preq = replace(req, tpot_slo_ms=None, concurrency=None, batch_per_chip=None)
     pev, pok, pn = _run(ctx, preq, "prefill", tokens_grid=True)
     dreq = replace(req, ttft_slo_ms=None)
-    dev, dok, dn = _run(ctx, dreq, "decode")
+    closed = bool(req.concurrency) and not req.batch_per_chip
+    dev, dok, dn = _run(ctx, dreq, "decode", split_concurrency=closed)
     if not (np.asarray(pok).any() and np.asarray(dok).any()):
         if not np.asarray(dev.fits).any():
             raise _required_memory_error(ctx, int(req.chips * ctx.hw.ranks_per_chip))
@@ -551,7 +570,8 @@ def predict_serve(catalog: Any, req: Request, *, params: dict | None = None) -> 
     # server scenario: the decode instances meet the p99 TPOT at their in-flight occupancy (_run); the
     # prefill instances' queue is not modelled, so they keep the share `server_utilization` (estimate)
     util = float(ctx.hw.serving.get("server_utilization", 1.0)) if req.scenario == "server" else 1.0
-    plan = disagg_plan(pev, pok, dev, dok, req.chips, req.isl, req.osl)
+    plan = (disagg_plan_closed(pev, pok, dev, dok, req.chips, req.isl, req.osl, float(req.concurrency))
+            if closed else disagg_plan(pev, pok, dev, dok, req.chips, req.isl, req.osl))
     if plan is None:
         need = float(np.min(np.where(pok, pev.chips, np.inf))) + float(np.min(np.where(dok, dev.chips, np.inf)))
         raise SuanliError(
@@ -566,7 +586,8 @@ def predict_serve(catalog: Any, req: Request, *, params: dict | None = None) -> 
     pcfg = pev.pick(ip)
     out = plan["output_tps_per_chip"] * util
     pred.metrics.update(output_tps_per_chip=out, input_tps_per_chip=out * req.isl / req.osl,
-                        total_tps_per_chip=out * (1 + req.isl / req.osl), ttft_ms=pcfg["ttft_ms"],
+                        total_tps_per_chip=out * (1 + req.isl / req.osl),
+                        ttft_ms=plan["ttft_s"] * 1e3 if closed else pcfg["ttft_ms"],
                         prefill_input_tps_per_chip=P, decode_output_tps_per_chip=D,
                         fleet_output_tps_per_chip=float(fleet["output_tps_per_chip"]) * util)
     pred.config.update(disagg=True, instances=plan["decode_instances"],
@@ -618,6 +639,61 @@ def disagg_plan(pev: Evaluation, pok: np.ndarray, dev: Evaluation, dok: np.ndarr
                     top = {"output_tps_per_chip": out, "prefill_index": ip, "decode_index": idx,
                            "prefill_instances": n_p, "decode_instances": n_d,
                            "prefill_chips": int(n_p * cp), "decode_chips": int(n_d * cd)}
+    return top
+
+
+def disagg_plan_closed(pev: Evaluation, pok: np.ndarray, dev: Evaluation, dok: np.ndarray, chips: int,
+                       isl: float, osl: float, concurrency: float) -> dict | None:
+    """Best whole-instance split of ``chips`` for a fixed number of requests in flight (closed loop).
+
+    The ``concurrency`` requests sit on the ``n_d`` decode instances (column ``n_d - 1`` of the
+    decode grid, see ``_run(split_concurrency=True)``); each client waits TTFT for its prompt and
+    then ``osl`` tokens at the decode TPOT, so the deployment delivers
+    ``lambda = concurrency / (TTFT + osl x TPOT)`` requests/s. TTFT is a prompt's service time on
+    the prefill instances, ``isl / (n_p P)``, plus the mean M/D/1 wait at their utilisation
+    ``rho = lambda isl / (n_p P)`` (``rho S / (2 (1 - rho))``); lambda and TTFT are solved together.
+    The output is ``lambda x osl``, and never more than the prefill instances can feed.
+    """
+    P: dict[float, tuple[float, int]] = {}
+    psize = np.broadcast_to(pev.chips, np.shape(pev.in_tps_instance))
+    pr = np.where(pok, np.asarray(pev.in_tps_instance), -np.inf)
+    for c in np.unique(psize[np.isfinite(pr)]):
+        masked = np.where(psize == c, pr, -np.inf)
+        i = int(np.argmax(masked))
+        P[float(c)] = (float(masked.flat[i]), i)
+    dsize = np.broadcast_to(dev.chips, np.shape(dev.tpot_s))
+    tpot = np.where(dok, np.asarray(dev.tpot_s), np.inf)
+    ncol = tpot.shape[1]
+    top: dict | None = None
+    for cd in np.unique(dsize[np.isfinite(tpot)]):
+        masked = np.where(dsize == cd, tpot, np.inf)           # fastest decode layout of this size per n_d
+        best_rows = np.argmin(masked, axis=0)
+        for cp, (p_inst, ip) in P.items():
+            for n_p in range(1, int(chips // cp) + 1):
+                n_d_max = min(int((chips - n_p * cp) // cd), ncol)
+                for n_d in range(1, n_d_max + 1):
+                    r = int(best_rows[n_d - 1])
+                    t = float(masked[r, n_d - 1])
+                    if not np.isfinite(t):
+                        continue
+                    cap = n_p * p_inst / max(isl, 1.0)           # requests/s the prefill instances can take
+                    s = isl / (n_p * p_inst)
+                    ttft = s
+                    for _ in range(30):
+                        lam = concurrency / (ttft + osl * t)
+                        rho = min(lam / cap, 0.999)
+                        new = s + rho * s / (2.0 * (1.0 - rho))
+                        if abs(new - ttft) < 1e-6 * max(ttft, 1e-9):
+                            ttft = new
+                            break
+                        ttft = new
+                    lam = min(concurrency / (ttft + osl * t), cap)
+                    out = lam * osl / chips
+                    if top is None or out > top["output_tps_per_chip"]:
+                        top = {"output_tps_per_chip": out, "prefill_index": ip,
+                               "decode_index": int(np.ravel_multi_index((r, n_d - 1), tpot.shape)),
+                               "prefill_instances": n_p, "decode_instances": n_d, "ttft_s": ttft,
+                               "prefill_chips": int(n_p * cp), "decode_chips": int(n_d * cd)}
     return top
 
 
