@@ -170,3 +170,25 @@ def test_disagg_closed_loop_is_capped_by_prefill():
     # one prefill chip feeds 1 prompt/s = 100 output tokens/s over 2 chips
     assert plan["output_tps_per_chip"] == pytest.approx(50.0, rel=1e-3)
     assert plan["ttft_s"] > 1.0                       # prompts queue at the prefill instance
+
+
+def test_spec_acceptance_per_method():
+    """EAGLE drafts are accepted less often than the model's own MTP head (published accept lengths)."""
+    from suanli.perf.hardware import load_params
+    from suanli.perf.serving import acceptance_length, spec_acceptance
+
+    sv = load_params()["serving"]
+    p_mtp, p_eagle = spec_acceptance("mtp2", sv), spec_acceptance("eagle3", sv)
+    assert p_eagle < p_mtp
+    # SGLang's DeepSeek MTP accept length 2.18 with 2 drafts; EAGLE-3 on Qwen3-32B 2.03-2.15 with 4
+    assert float(acceptance_length(2, p_mtp)) == pytest.approx(2.18, abs=0.05)
+    assert float(acceptance_length(4, p_eagle)) == pytest.approx(2.07, abs=0.05)
+
+
+def test_ascend_group_inside_one_package_uses_the_die_link(catalog):
+    """Two dies of one Ascend 910C talk over their package link, not one of the node's mesh links."""
+    from suanli.perf import comm
+    from suanli.perf.hardware import HardwareSpec
+
+    hw = HardwareSpec.from_catalog(catalog, "ascend-910c", system="atlas-800-a3")
+    assert float(comm._link_share(hw, 2.0)) == 1.0

@@ -38,10 +38,13 @@ def _a(x: Any) -> np.ndarray:
 def _link_share(spec: HardwareSpec, n: np.ndarray) -> np.ndarray:
     """Share of a rank's scale-up bandwidth a group of ``n`` ranks inside one domain can use."""
     if spec.topology == "mesh" and spec.domain_ranks > 2:
-        # ranks of one package (Ascend 910C dies) sit on the same mesh port set
-        d = spec.domain_ranks / max(spec.ranks_per_chip, 1)
-        chips = np.maximum(n / max(spec.ranks_per_chip, 1), 1.0)
-        return np.clip((chips - 1) / max(d - 1, 1), 1.0 / max(d - 1, 1), 1.0)
+        # ranks of one package (Ascend 910C dies) sit on the same mesh port set; a group inside one
+        # package talks over the package's own die-to-die link, not over one mesh link
+        rpc = max(spec.ranks_per_chip, 1)
+        d = spec.domain_ranks / rpc
+        chips = np.maximum(n / rpc, 1.0)
+        share = np.clip((chips - 1) / max(d - 1, 1), 1.0 / max(d - 1, 1), 1.0)
+        return np.where(n <= rpc, 1.0, share) if rpc > 1 else share
     return np.ones_like(n)
 
 

@@ -29,7 +29,7 @@ from suanli.perf.lengths import Lengths
 from suanli.perf.memory import max_seqs_per_rank, weight_bytes_per_rank
 from suanli.perf.ops import Dtypes, ModelShape
 from suanli.perf.serving import (
-    ErrorBand, Evaluation, Prediction, disagg_combine, evaluate, parse_spec, server_tails,
+    ErrorBand, Evaluation, Prediction, disagg_combine, evaluate, parse_spec, server_tails, spec_acceptance,
 )
 
 POW2 = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
@@ -432,7 +432,8 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
     shape = grid.shape
     b = lambda k: np.broadcast_to(pc[k][:, None], shape)  # noqa: E731
     ev = evaluate(hw, m, dt, tp=b("tp"), pp=b("pp"), ep=b("ep"), dp=b("dp"), batch=grid, isl=req.isl,
-                  osl=req.osl, mode=mode, draft=draft, accept_p=req.accept_p, lengths=lengths,
+                  osl=req.osl, mode=mode, draft=draft, lengths=lengths,
+                  accept_p=req.accept_p if req.accept_p is not None else spec_acceptance(req.spec_decode, sv),
                   max_num_tokens=lim["max_num_tokens"], chunked_prefill=bool(lim["chunked_prefill"]))
     if req.concurrency and req.batch_per_chip is None:
         # fewer requests in flight than instances: the others idle, and tokens/s per chip counts them

@@ -69,6 +69,21 @@ def parse_spec(spec: str | None) -> int:
     return int(digits) if digits else 1
 
 
+def spec_acceptance(spec: str | None, serving: dict) -> float:
+    """Chance one draft token is accepted for a ``spec_decode`` method (``serving.spec_acceptance``).
+
+    >>> spec_acceptance("mtp2", {"spec_acceptance": {"mtp": 0.7, "eagle": 0.53}})
+    0.7
+    >>> spec_acceptance("eagle3", {"spec_acceptance": {"mtp": 0.7, "eagle": 0.53}})
+    0.53
+    """
+    table = serving.get("spec_acceptance") or {}
+    method = "".join(ch for ch in str(spec or "") if ch.isalpha()).lower()
+    if method in table:
+        return float(table[method])
+    return float(serving.get("mtp_acceptance", 0.7))
+
+
 @dataclass
 class Evaluation:
     """Arrays over candidate configurations (all broadcast to one shape)."""
@@ -453,4 +468,4 @@ def server_tails(ev: Evaluation, osl: Any, *, slots: Any = None, prompt_cv: floa
     return ServerTails(ttft99, tpot99, lam, lam / np.maximum(top, 1e-300), b99, rho)
 
 __all__ = ["BOTTLENECKS", "ErrorBand", "Evaluation", "Prediction", "ServerTails", "acceptance_length", "disagg_combine",
-           "evaluate", "kingman_p99_wait", "mg1_p99_wait", "parse_spec", "server_tails"]
+           "evaluate", "kingman_p99_wait", "mg1_p99_wait", "parse_spec", "server_tails", "spec_acceptance"]
