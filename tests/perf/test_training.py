@@ -230,7 +230,7 @@ def test_train_rows_of_dev_csv_within_target(catalog):
     acc = T.accuracy_table(rows, catalog, loo=False)
     apes = [a["ape"] for a in acc]
     assert all(a is not None for a in apes), [a for a in acc if a["ape"] is None]
-    assert np.mean(apes) <= 0.15
+    assert np.mean(apes) <= 0.10
     assert np.median(apes) <= 0.10
 
 
@@ -248,7 +248,7 @@ def test_fitted_parameters_are_current(catalog):
 @pytest.mark.slow
 def test_leave_one_out_error(catalog):
     acc = T.accuracy_table(_known_rows(catalog), catalog, loo=True)
-    assert np.mean([a["loo_ape"] for a in acc]) <= 0.2
+    assert np.mean([a["loo_ape"] for a in acc]) <= 0.13
 
 
 def test_predict_record_reads_a_dev_row(catalog):
