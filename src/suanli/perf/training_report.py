@@ -49,7 +49,30 @@ def predict_record(row: dict, catalog: Any, params: dict | None = None) -> float
                       seq_len=_int(row, "seq_len"), global_batch=_int(row, "global_batch"), dtype=dtype,
                       tp=_int(row, "tp"), pp=_int(row, "pp"), dp=_int(row, "dp"), ep=_int(row, "ep"),
                       cp=_int(row, "cp"), system=system, catalog=catalog, params=params, top=0)
-    return {"train_tps_per_chip": r.tps_per_chip, "step_time_s": r.step_time_s, "mfu": r.mfu}[metric]
+    mfu = r.mfu
+    basis = mfu_basis(row, params)
+    if basis is not None:
+        mfu = r.tps_per_chip * float(basis["flops_per_token"]) / (float(basis["peak_tflops"]) * 1e12)
+    return {"train_tps_per_chip": r.tps_per_chip, "step_time_s": r.step_time_s, "mfu": mfu}[metric]
+
+
+def mfu_basis(row: dict, params: dict | None = None) -> dict | None:
+    """The harness's own MFU definition for a record (``training.yaml`` ``mfu_basis``), or None.
+
+    A record's MFU is compared on the basis its harness computed it: the entry whose
+    key starts the record's ``source`` gives ``flops_per_token`` and ``peak_tflops``
+    (FlagPerf divides 6 x nominal parameters by the vendor's ``theoryflops``).
+
+    >>> mfu_basis({"source": "FlagOpen/FlagPerf:training/metax/llama2_7b-megatron-deepspeed/README.md"})["peak_tflops"]
+    240
+    >>> mfu_basis({"source": "https://arxiv.org/abs/2407.21783"}) is None
+    True
+    """
+    src = (row.get("source") or "").strip()
+    for key, basis in (load_train_params(params).get("mfu_basis") or {}).items():
+        if src.startswith(key):
+            return basis
+    return None
 
 
 # ----------------------------------------------------------------------------- fitting and reports
@@ -94,6 +117,7 @@ FIT_GROUPS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("framework_eff", "rocm"), "rocm"),
     (("lowp_gemm_eff", "fp4"), "fp4"),
     (("framework_eff", "cann"), "cann"),
+    (("framework_eff", "maca"), "maca"),
 )
 
 
@@ -104,9 +128,9 @@ def _group_of(row: dict, catalog: Any) -> str | None:
         return "fp4"
     if not dt and acc.fp4_tflops.value:
         return "fp4"  # precision not recorded on an FP4-capable chip: the search may pick FP4
-    # MACA (MetaX) is not fitted: its four low-trust rows (MFU against an undisclosed peak) drive
-    # the share to 1.0, absorbing the generic kernel estimates of a chip with no family data
-    return acc.stack if acc.stack in ("cuda", "rocm", "cann") else None
+    # MACA (MetaX): its share is fitted on top of the generic ('default' family) kernel estimates,
+    # so it carries what those estimates miss for the C500 as well as the framework's losses
+    return acc.stack if acc.stack in ("cuda", "rocm", "cann", "maca") else None
 
 
 def fit(rows: list[dict], catalog: Any, params: dict | None = None) -> dict:
