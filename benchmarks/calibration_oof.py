@@ -56,8 +56,9 @@ def _mape(apes: dict, ids: list[str] | None = None) -> float | None:
 def _provenance(rows: list[dict], ids: list[str]) -> str:
     by = {r["id"]: r for r in rows}
     srcs = sorted({(by[i].get("source") or "").split(" ")[0].split("@")[0] for i in ids})
+    trust = sorted({(by[i].get("trust") or "").strip() for i in ids} - {""})
     return (f"data/validation/dev.csv rows {', '.join(ids)} "
-            f"({'; '.join(s for s in srcs if s)})")
+            f"({'; '.join(s for s in srcs if s)}; trust {'/'.join(trust) or 'not stated'})")
 
 
 def chip_report(rows: list[dict], cat, hw: str) -> dict:
