@@ -9,6 +9,7 @@ import yaml
 
 from suanli.perf.chipcal import _with, calibrate, catalog_with, predict
 from suanli.perf.hardware import load_params
+from suanli.perf.validate import Skip
 
 TRUTH = {"matmul_eff.any": 0.8, "matmul_m_half": 40.0, "mem_eff": 0.7, "kernel_us": 5.0, "attn_eff": 0.5}
 NOISE = 0.03   # 3% log-normal measurement noise
@@ -180,3 +181,74 @@ def test_bad_overlay_parameter_is_a_data_error(tmp_path):
                                                       "params": {"mem_efff": {"value": 0.8, "rows": 3}}}]}))
     with pytest.raises(DataError, match="unknown parameter 'mem_efff'"):
         get_catalog((bad,))
+
+
+def _serving_records(cat, hw: str, truth: dict, *, seed: int) -> list[dict]:
+    """Decode rows of two models at batch 1 to 128 per chip, made by the model with ``truth`` (plus noise)."""
+    p = load_params()
+    tc = _with(cat, hw, truth, 10, basis="serving")
+    rng = np.random.default_rng(seed)
+    rows: list[dict] = []
+    for model in ("llama-3.1-8b", "llama-2-7b"):
+        for bpc in (1, 2, 8, 32, 128):
+            r = {"hardware": hw, "chips": "1", "kind": "decode", "model": model, "weight_dtype": "bf16",
+                 "isl": "1024", "osl": "256", "tp": "1", "batch_per_chip": str(bpc), "scenario": "fixed",
+                 "metric": "tpot_ms", "id": f"SYN-{len(rows):03d}", "source": "synthetic"}
+            try:
+                r["value"] = str(predict(r, tc, p) * float(np.exp(rng.normal(0, NOISE))))
+            except Skip:   # a batch whose KV cache does not fit: not measurable either
+                continue
+            rows.append(r)
+    return rows
+
+
+def test_recovers_the_per_step_overhead_beside_maturity(catalog):
+    """Small-batch rows tell the host cost per decode step, larger-batch rows the maturity."""
+    truth = {"maturity": 0.55, "step_overhead_ms": 6.0}
+    rows = _serving_records(catalog, "ascend-910b3", truth, seed=11)
+    res = calibrate(rows, catalog, source="synthetic")
+    for name, true in truth.items():
+        got, sd = res.values[name], res.sd[name]
+        assert sd is not None and 0 < sd < 0.25 * true, (name, got, sd)
+        assert abs(got - true) <= 3 * sd, (name, got, true, sd)
+    assert res.calibration.params["step_overhead_ms"].rows == 4      # the batch-1 and batch-2 rows
+    assert res.summary()["mape_after"] < 2 * NOISE
+
+
+def test_no_step_overhead_without_small_batch_rows(catalog):
+    truth = {"maturity": 0.55, "step_overhead_ms": 6.0}
+    rows = [r for r in _serving_records(catalog, "ascend-910b3", truth, seed=12) if int(r["batch_per_chip"]) >= 8]
+    res = calibrate(rows, catalog, source="synthetic")
+    assert "step_overhead_ms" not in res.values
+    assert any("step_overhead_ms held" in n for n in res.notes)
+
+
+def test_group_config_holds_one_run_out_together(catalog):
+    from suanli.perf.chipcal import fold_key, resolve_group
+
+    rows = _serving_records(catalog, "ascend-910b3", {"maturity": 0.55}, seed=13)
+    assert resolve_group(rows, "auto") == "config"           # one source: held out by configuration
+    assert len({fold_key(r, "config") for r in rows}) == 2    # the two models
+    res = calibrate(rows, catalog, source="synthetic", group="auto")
+    assert res.grouping == "config" and res.out_of_fold
+    assert "configuration" in res.calibration.error_band.basis
+
+
+def test_shipped_overlay_of_a_chip_with_no_bandwidth_loads_and_says_measured(catalog):
+    """ascend-910b4 has no published bandwidth: its packaged calibration measures one on serving rows."""
+    acc = catalog.accelerator("ascend-910b4")
+    cal = catalog.calibrations["ascend-910b4"]
+    assert acc.mem_bw_tbps.value and acc.mem_bw_tbps.confidence == "measured"
+    assert cal.basis == "serving" and "dev.csv rows" in cal.source and cal.error_band.n >= 1
+    from suanli.perf.search import Request, predict_serve
+
+    pred = predict_serve(catalog, Request(model="qwen3-32b", hardware="ascend-910b4", chips=8, tp=8))
+    text = " ".join(pred.warnings)
+    assert "measured" in text and "calibrated on" in text
+
+
+def test_predict_serve_cli_on_the_shipped_overlay_says_measured(run_cli):
+    code, out, err = run_cli("predict", "serve", "-H", "ascend-910b4", "-n", "8", "-m", "qwen3-32b", "--tp", "8",
+                             "--json")
+    assert code == 0, err
+    assert "measured figures" in out and "calibrated on" in out

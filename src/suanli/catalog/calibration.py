@@ -33,16 +33,18 @@ PARAMS: dict[str, tuple[str, str]] = {
     "allreduce_eff": ("fraction", "all-reduce bus bandwidth / per-chip scale-up bandwidth"),
     "allreduce_latency_us": ("us", "all-reduce fixed cost per call"),
     "maturity": ("fraction", "serving engine's share of kernel-level rates on this chip (end to end)"),
+    "step_overhead_ms": ("ms", "host and launch work per decode step (scheduling iteration) on this chip, not "
+                               "hidden by the device: what batch-1 and small-batch rows add beyond the kernels"),
 }
 _NAME = re.compile(r"^(matmul_eff\.(bf16|fp16|fp8|int8|fp4|any)|matmul_m_half|mem_eff|kernel_us|attn_eff|"
-                   r"allreduce_eff|allreduce_latency_us|maturity)$")
+                   r"allreduce_eff|allreduce_latency_us|maturity|step_overhead_ms)$")
 
 
 class CalParam(BaseModel):
     """One fitted parameter: value, standard error, and how many records it was fitted on."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    value: float = Field(gt=0)
+    value: float = Field(ge=0)
     sd: float | None = Field(None, ge=0, description="standard error of the fit")
     rows: int = Field(ge=1)
     note: str | None = None

@@ -205,8 +205,13 @@ def _overlay_paths(overlays: Sequence[str | Path]) -> list[str]:
     return out
 
 
-def load_catalog(overlays: Sequence[str | Path] = ()) -> Catalog:
-    """Read and validate the packaged data plus overlays (uncached)."""
+def load_catalog(overlays: Sequence[str | Path] = (), *, calibrated: bool = True) -> Catalog:
+    """Read and validate the packaged data plus overlays (uncached).
+
+    ``calibrated=False`` leaves out the packaged chip calibrations
+    (``data/calibrated/``): the catalog as the family values alone predict it,
+    which is what a calibration starts from (``benchmarks/calibration_oof.py``).
+    """
     acc_path, acc_raw = _packaged_raw("accelerators.yaml", "accelerators")
     sys_path, sys_raw = _packaged_raw("systems.yaml", "systems")
     raw: dict[str, dict[str, tuple[str, dict]]] = {
@@ -224,7 +229,7 @@ def load_catalog(overlays: Sequence[str | Path] = ()) -> Catalog:
 
     calibrations: dict[str, Any] = {}
     cal_files: dict[str, str] = {}
-    for path in _calibrated_paths() + _overlay_paths(overlays):
+    for path in (_calibrated_paths() if calibrated else []) + _overlay_paths(overlays):
         doc = read_yaml(path)
         files.append(path)
         if not isinstance(doc, dict) or not any(k in doc for k in OVERLAY_KINDS):

@@ -16,7 +16,7 @@ def calibrate(
     hardware: Optional[str] = typer.Option(None, "--hardware", "-H", help="The chip to calibrate (default: the records' only chip)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the overlay (YAML) here; load it with --catalog."),
     folds: int = typer.Option(0, "--folds", help="Also report out-of-fold errors with this many folds (0: in-sample only)."),
-    group: Optional[str] = typer.Option(None, "--group", help="Out-of-fold by a column instead: each value held out in turn (e.g. source)."),
+    group: Optional[str] = typer.Option(None, "--group", help="Out-of-fold by a column instead: each value held out in turn (e.g. source); 'config' holds out one model + engine + layout; 'auto': source when the records have two or more, else config."),
     catalog: Optional[list[Path]] = CATALOG_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:

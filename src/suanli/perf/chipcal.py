@@ -82,6 +82,8 @@ def apply_calibration(cal: Any, fd: dict, mat: dict, comm: dict) -> tuple[dict, 
             comm["allreduce_latency_us"] = {k: v for k in (comm.get("allreduce_latency_us") or {"switched": 0})}
         elif name == "maturity":
             mat = {"value": v, "from": f"calibrated: {cal.source} ({cal.date})"}
+    if "step_overhead_ms" in cal.params:  # the chip's host cost per decode step: read by HardwareSpec.serving
+        mat = {**mat, "step_overhead_ms": float(cal.params["step_overhead_ms"].value)}
     if effs and "any" not in {n.split(".", 1)[1] for n in cal.params if n.startswith("matmul_eff.")}:
         fd["matmul_eff"]["any"] = float(np.mean(effs))
     return fd, mat, comm
@@ -112,8 +114,43 @@ def _dtype(row: dict) -> str:
     return (row.get("act_dtype") or row.get("weight_dtype") or "bf16").strip()
 
 
-def choose_params(rows: list[dict], acc: Any, fam: dict) -> tuple[list[Param], list[str]]:
+#: A serving row with at most this many sequences per scheduler (attention-DP rank) is small-batch:
+#: its decode step is dominated by streaming the weights and by host work per step, not by compute.
+SMALL_BATCH = 4
+
+
+def sequences_per_scheduler(row: dict) -> float | None:
+    """Sequences one scheduler (attention-DP rank) runs in a serving row: concurrency or batch over DP ranks."""
+    dp = _fnum(row, "dp") if (row.get("attn_dp") or "").strip().lower() in ("yes", "true", "1") else None
+    conc = _fnum(row, "concurrency")
+    if conc is None:
+        b, chips = _fnum(row, "batch_per_chip"), _fnum(row, "chips")
+        conc = b * chips if b is not None and chips else None
+    if conc is None:
+        return None
+    return conc / max(dp or 1.0, 1.0)
+
+
+def is_small_batch(row: dict) -> bool:
+    """Whether a serving row is small-batch (:data:`SMALL_BATCH`): memory- and host-bound decoding."""
+    n = sequences_per_scheduler(row)
+    return row.get("kind") in SERVING_KINDS and n is not None and n <= SMALL_BATCH
+
+
+def _serving_bw_start(acc: Any) -> float:
+    """A start for a bandwidth measured on serving rows: the chip's figure if measured before, else ~ peak / 200."""
+    if acc.mem_bw_tbps.value is not None:
+        return float(acc.mem_bw_tbps.value)
+    peak = next((acc.peak(d).value for d in ("bf16", "fp16") if acc.peak(d).value), None)
+    if peak is None and acc.peak("int8").value:
+        peak = acc.peak("int8").value / 2
+    return float(peak or 200.0) / 200.0
+
+
+def choose_params(rows: list[dict], acc: Any, fam: dict,
+                  serving_default: dict | None = None) -> tuple[list[Param], list[str]]:
     """The parameters the rows can tell, with bounds and starts; and notes on what is held at the prior."""
+    serving_default = serving_default or {}
     ps: list[Param] = []
     notes: list[str] = []
     gemm = [r for r in rows if r["kind"] == "gemm" and r["metric"] == "tflops"]
@@ -172,6 +209,25 @@ def choose_params(rows: list[dict], acc: Any, fam: dict) -> tuple[list[Param], l
     sv = [r for r in rows if r["kind"] in SERVING_KINDS]
     if sv:
         ps.append(Param("maturity", 0.05, 1.5, 0.6, len(sv), stage=2))
+        small = [r for r in sv if is_small_batch(r)]
+        # the host cost per decode step: told apart from maturity only with small- and larger-batch rows
+        if len(small) >= 2 and len(sv) - len(small) >= 2 and len(sv) >= 4:
+            ps.append(Param("step_overhead_ms", 0.0, 50.0, float(serving_default.get("step_overhead_ms", 0.5)),
+                            len(small), stage=2))
+        elif sv:
+            notes.append("step_overhead_ms held at the engine's: the serving rows need two small-batch "
+                         f"(<= {SMALL_BATCH} sequences per scheduler) and two larger-batch rows "
+                         f"(have {len(small)} and {len(sv) - len(small)})")
+        if (acc.mem_bw_tbps.value is None or acc.mem_bw_tbps.confidence == "measured") and not cp and small:
+            # no published bandwidth and no copy rows: batch-1 decoding streams the weights, so its
+            # time per token measures the bandwidth the serving engine reaches (flagged measured)
+            top = _serving_bw_start(acc)
+            ps.append(Param("mem_bw", 0.1 * top, 5.0 * top, top, len(small), stage=2))
+            # on memory-bound rows the bandwidth and the maturity only show as their product: the
+            # maturity stays at its stack's value and the bandwidth is the one that stack reaches
+            ps = [x for x in ps if x.name != "maturity"]
+            notes.append("mem_bw measured on small-batch serving rows (no published bandwidth, no copy rows); "
+                         "maturity held at its stack's value (on memory-bound rows only their product shows)")
     # a parameter resting on one record is a parameter per row: held at its prior, unless it is a
     # figure the chip cannot be predicted without (a measured peak or bandwidth), which says so
     kept = []
@@ -210,8 +266,12 @@ def _with(catalog: Any, hw: str, values: dict[str, float], rows: int, *, source:
                                              "note": "1 by definition: the peak is the measured effective one"}
                 measured.append(PEAK_FIELDS[d])
         elif k == "mem_bw":
+            note = ("effective bandwidth: the copy rate the records show (2 x bytes / s)" if basis != "serving" else
+                    "effective bandwidth: the weight-streaming rate that the small-batch serving records show "
+                    "(memory-bound decoding), with copy efficiency 1 at its stack's serving maturity; "
+                    "not a datasheet figure")
             upd["mem_bw_tbps"] = Figure(value=float(v), confidence="measured", source=f"suanli calibrate: {source}",
-                                        note="effective bandwidth: the copy rate the records show (2 x bytes / s)")
+                                        note=note)
             params["mem_eff"] = {"value": 1.0, "rows": (counts or {}).get(k, 1),
                                  "note": "1 by definition: the bandwidth is the measured effective one"}
             measured.append("mem_bw_tbps")
@@ -306,6 +366,7 @@ class CalibrationResult:
     calibration: Any = None
     accelerator_update: dict = field(default_factory=dict)
     out_of_fold: dict[str, float] = field(default_factory=dict)
+    grouping: str | None = None           # the out-of-fold grouping used (a column, or "config")
 
     @staticmethod
     def _mape(apes: dict[str, float | None]) -> float | None:
@@ -316,7 +377,7 @@ class CalibrationResult:
         return {"rows": len(self.rows_used), "mape_before": self._mape(self.before),
                 "mape_after": self._mape(self.after),
                 "mape_out_of_fold": self._mape(self.out_of_fold) if self.out_of_fold else None,
-                "skipped": len(self.skipped)}
+                "grouping": self.grouping, "skipped": len(self.skipped)}
 
     def overlay(self) -> dict:
         """The overlay document (``--catalog``): measured figures and the calibration record."""
@@ -374,6 +435,33 @@ def _usable(rows: list[dict], catalog: Any, hw: str) -> tuple[list[dict], list[t
     return keep, skipped
 
 
+_GROUP_WORDS = {"config": "configuration (model + engine + layout)"}
+#: Columns that make one serving or benchmark configuration: model, engine and layout.
+CONFIG_COLUMNS = ("kind", "model", "engine", "chips", "tp", "pp", "ep", "dp", "weight_dtype", "act_dtype")
+
+
+def fold_key(row: dict, group: str) -> str:
+    """The out-of-fold group of a row: a column's value, or ``config`` (model + engine + layout)."""
+    if group == "config":
+        k = row.get("kind", "")
+        k = "serving" if k in SERVING_KINDS else k
+        return "|".join([k] + [str(row.get(c) or "").strip() for c in CONFIG_COLUMNS[1:]])
+    return str(row.get(group) or "")
+
+
+def resolve_group(rows: list[dict], group: str | None) -> str | None:
+    """``auto``: hold out one ``source`` at a time when the rows come from two or more, else one configuration.
+
+    Rows of one publication share a setup, so they are held out together; a
+    chip measured in one publication only is held out by configuration
+    (model + engine + layout), so that the two metrics of one run (throughput
+    and time per token) never sit on both sides of a fold.
+    """
+    if group != "auto":
+        return group
+    return "source" if len({str(r.get("source") or "") for r in rows}) >= 2 else "config"
+
+
 def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, source: str = "records",
               params: dict | None = None, folds: int = 0, group: str | None = None) -> CalibrationResult:
     """Fit chip ``hardware``'s parameters on its records (all one chip when ``hardware`` is None).
@@ -402,7 +490,12 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
     if not use:
         raise SuanliError(f"no usable record of {hw} among {len(rows)} rows",
                           hint=f"the records' hardware ids: {', '.join(hws[:8])}")
-    ps, notes = choose_params(use, acc, fam)
+    use, unpred = _serving_predictable(use, catalog, hw, acc, p)
+    skipped += unpred
+    if not use:
+        raise SuanliError(f"no record of {hw} can be predicted by the model",
+                          hint="; ".join(sorted({why for _, why in unpred}))[:400])
+    ps, notes = choose_params(use, acc, fam, p.get("serving") or {})
     if not ps:
         raise SuanliError(f"the {len(use)} usable record(s) of {hw} inform no parameter with two records or more",
                           hint="; ".join(notes) or "add records: suanli bench micro writes ~40")
@@ -441,6 +534,9 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
         values = start
     stage2 = [x for x in ps if x.stage == 2]
     rows2 = [r for r in use if r["kind"] in SERVING_KINDS]
+    if stage2 and len(rows2) <= len(stage2) and any(x.name == "step_overhead_ms" for x in stage2):
+        stage2 = [x for x in stage2 if x.name != "step_overhead_ms"]
+        notes.append("step_overhead_ms held at the engine's: too few serving rows for it")
     if stage2 and rows2:
         if acc.peak("bf16").value is None and acc.peak("fp16").value is None and acc.peak("int8").value is None \
                 and not any(k.startswith("peak.") for k in values):
@@ -456,6 +552,7 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
     final = _with(catalog, hw, values, len(use), source=source, basis=basis, sds=sds, counts=counts)
     after = _apes(use, final, p)
     oof: dict[str, float] = {}
+    group = resolve_group(use, group)
     if group or (folds > 1 and len(use) >= 2 * folds):
         oof = _out_of_fold(use, catalog, hw, folds, source, p, group=group)
     band_src = oof if oof else after
@@ -466,7 +563,7 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
     cal: ChipCalibration = final.calibrations[hw]
     cal = cal.model_copy(update={
         "error_band": ErrorBandRecord(mape=round(float(np.mean(band)), 4) if band else None, n=len(band),
-                                      basis=(f"out-of-fold, one {group} held out at a time" if oof and group
+                                      basis=(f"out-of-fold, one {_GROUP_WORDS.get(group, group)} held out at a time" if oof and group
                                              else f"out-of-fold ({folds} folds)" if oof else "in-sample")),
         "generated_by": "suanli calibrate", "notes": "; ".join(notes) or None,
         "params": {k: v.model_copy(update={"value": float(f"{v.value:.5g}"),
@@ -481,7 +578,39 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
         sd = sds.get("mem_bw") if f_ == "mem_bw_tbps" else (sds.get("peak." + d_) or sds.get("peak.16bit"))
         upd[f_] = {"value": round(fig.value, 4), "confidence": "measured", "source": fig.source,
                    "note": fig.note + (f"; standard error {sd:.3g}" if sd else "")}
-    return CalibrationResult(hw, values, sds, [r["id"] for r in use], skipped, notes, before, after, cal, upd, oof)
+    return CalibrationResult(hw, values, sds, [r["id"] for r in use], skipped, notes, before, after, cal, upd, oof,
+                             grouping=group if oof or group else None)
+
+
+def _serving_predictable(rows: list[dict], catalog: Any, hw: str, acc: Any,
+                         params: dict) -> tuple[list[dict], list[tuple[str, str]]]:
+    """The rows less serving rows that the model cannot predict whatever the fitted values (with the reason).
+
+    Such a row (a model that does not fit in the chips' memory, say) would sit
+    in the fit as a residual of zero. A chip with no bandwidth is tried with a
+    provisional one, which the fit then measures.
+    """
+    sv = [r for r in rows if r["kind"] in SERVING_KINDS]
+    if not sv:
+        return rows, []
+    vals = {"mem_bw": _serving_bw_start(acc)} if acc.mem_bw_tbps.value is None else {}
+    try:
+        cat = _with(catalog, hw, vals, len(rows), basis="serving")
+    except SuanliError:
+        return rows, []
+    out, bad = [], []
+    for r in rows:
+        if r["kind"] in SERVING_KINDS:
+            try:
+                predict(r, cat, params)
+            except Skip as exc:
+                bad.append((r["id"], f"the model cannot predict it: {exc}"))
+                continue
+            except SuanliError as exc:
+                bad.append((r["id"], f"the model cannot predict it: {exc.message}"))
+                continue
+        out.append(r)
+    return out, bad
 
 
 def _informs(row: dict, ps: list[Param]) -> bool:
@@ -515,8 +644,8 @@ def _out_of_fold(rows: list[dict], catalog: Any, hw: str, k: int, source: str, p
     """
     out: dict[str, float] = {}
     if group:
-        keys = sorted({str(r.get(group) or "") for r in rows})
-        fold_of = {r["id"]: keys.index(str(r.get(group) or "")) for r in rows}
+        keys = sorted({fold_key(r, group) for r in rows})
+        fold_of = {r["id"]: keys.index(fold_key(r, group)) for r in rows}
         k = len(keys)
     else:
         fold_of = {r["id"]: zlib.crc32(r["id"].encode()) % k for r in rows}

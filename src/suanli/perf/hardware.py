@@ -311,9 +311,12 @@ class HardwareSpec:
             system=sysrec.id, system_chips=sysrec.chips, domain_ranks=sysrec.scaleup_domain_chips * rpc,
             scaleup_gbps=su / rpc, topology=sysrec.scaleup_topology, scaleout_gbps=so / rpc,
             comm=comm_p, attn_scale=ascale, attn_scale_prior=aprior,
-            # an engine may state its own host cost per scheduling iteration
+            # an engine may state its own host cost per scheduling iteration (and, eager, per layer);
+            # a chip calibrated on small-batch serving rows states its own (suanli calibrate), which wins
             serving={**p["serving"], **{k: eng[k] for k in ("step_overhead_ms", "layer_overhead_us")
-                                        if eng.get(k) is not None}},
+                                        if eng.get(k) is not None},
+                     **({"step_overhead_ms": float(mat["step_overhead_ms"])}
+                        if mat.get("step_overhead_ms") is not None else {})},
             estimates=tuple(dict.fromkeys(estimates)),
             warnings=tuple(warnings), calibration=cal, measured=tuple(measured),
         )
