@@ -21,7 +21,7 @@ serving uses them times ``maturity``.
 >>> import dataclasses
 >>> spec = HardwareSpec.synthetic(bf16_tflops=1000, mem_bw_tbps=4.0, mem_gb=80)
 >>> round(float(spec.matmul_rate("bf16", 1e9)) / 1e12)   # TFLOP/s at large M
-690
+704
 >>> round(float(spec.mem_rate()) / 1e12, 2)               # TB/s
 3.34
 """
@@ -434,7 +434,7 @@ def gemm_time(spec: HardwareSpec, m: Any, n: Any, k: Any, dtype: str = "bf16", *
 
     >>> s = HardwareSpec.synthetic(bf16_tflops=1000, mem_bw_tbps=4.0)
     >>> round(float(gemm_time(s, 8192, 8192, 8192)) * 1e3, 3)   # ms, compute-bound
-    1.601
+    1.569
     """
     from suanli.perf.ops import dtype_bytes
 
