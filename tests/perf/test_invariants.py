@@ -141,6 +141,36 @@ def test_collectives_are_positive_and_finite(hw, nbytes, n):
         assert math.isfinite(float(t)) and float(t) > 0
 
 
+@settings(max_examples=60, deadline=None)
+@given(hw=st.sampled_from(CHIPS), nbytes=st.floats(1024.0, 16.0 * 2 ** 30), n=st.integers(2, 1024),
+       kind=st.sampled_from(["allreduce", "alltoall"]), metric=st.sampled_from(["busbw_gbps", "latency_us"]),
+       engine=st.sampled_from(["nccl", "deepep"]))
+def test_micro_rows_are_positive_and_finite(hw, nbytes, n, kind, metric, engine):
+    """Every predicted bus bandwidth and latency of a collective row: 1 KB to 16 GB, 2 to 1024 ranks."""
+    from suanli.perf.validate import Skip, predict_row
+
+    row = {"id": "x", "kind": kind, "hardware": hw, "chips": str(n), "bytes": repr(nbytes), "metric": metric,
+           "engine": engine, "ep": str(n) if kind == "alltoall" else ""}
+    try:
+        v = predict_row(row, CAT)
+    except Skip:
+        return  # refused with a reason (no system that large, ...): not a number
+    assert math.isfinite(v) and v > 0, (row, v)
+
+
+@settings(max_examples=60, deadline=None)
+@given(hw=st.sampled_from(CHIPS), m=st.integers(1, 65536), n=st.integers(1, 65536), k=st.integers(1, 65536),
+       dt=st.sampled_from(["bf16", "fp8", "int8", "fp4"]))
+def test_gemm_throughput_is_positive_and_finite(hw, m, n, k, dt):
+    """GEMM TFLOP/s with tile and wave quantisation, for any shape on every chip with the peaks."""
+    from suanli.perf.inference import gemm_tflops
+
+    spec = HardwareSpec.from_catalog(CAT, hw)
+    v = float(gemm_tflops(spec, m, n, k, dt))
+    assert math.isfinite(v) and v > 0
+    assert 0 < float(spec.wave_util(m, n)) <= 1.0
+
+
 @settings(max_examples=25, deadline=None)
 @given(hw=st.sampled_from(CHIPS), model=st.sampled_from(["llama-3.1-8b", "qwen3-30b-a3b"]),
        isl=st.sampled_from([128, 4096]), cv=st.sampled_from([0.0, 1.0]))

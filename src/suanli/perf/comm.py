@@ -20,7 +20,7 @@ NIC beyond it, times an efficiency measured per topology:
 >>> from suanli.perf.hardware import HardwareSpec
 >>> s = HardwareSpec.synthetic(scaleup_gbps=450.0)
 >>> round(float(allreduce_time(s, 8 * 2**30, 8)) * 1e3, 2)   # ms for 8 GiB on 8 ranks
-31.37
+31.35
 """
 from __future__ import annotations
 
@@ -57,9 +57,24 @@ def _ar_lat(spec: HardwareSpec) -> float:
 
 
 def allreduce_busbw(spec: HardwareSpec, n: Any) -> np.ndarray:
-    """Achieved bus bandwidth (bytes/s) of a large all-reduce over ``n`` ranks in one domain."""
+    """Achieved bus bandwidth (bytes/s) of a large all-reduce over ``n`` ranks in one domain.
+
+    The ring's bus bandwidth is a share of the link whatever ``n``; on a switch that reduces
+    in-network (NVLS) the algorithm bandwidth is, so the bus bandwidth grows as ``2 (n-1)/n``
+    (a 4-GPU tray gets 1.5x, the 72-GPU domain 1.97x); NCCL takes the faster.
+
+    >>> from suanli.perf.hardware import HardwareSpec
+    >>> s = HardwareSpec.synthetic(scaleup_gbps=900.0)
+    >>> [round(float(allreduce_busbw(s, n)) / 1e9) for n in (4, 8, 72)]
+    [822, 959, 1081]
+    """
     n = _a(n)
-    return _a(spec.scaleup_gbps) * 1e9 * _ar_eff(spec) * _link_share(spec, n)
+    ring = _a(spec.scaleup_gbps) * 1e9 * _ar_eff(spec) * _link_share(spec, n)
+    nv = spec.comm.get("allreduce_nvls") or {}
+    if spec.topology == "switched" and spec.family in (nv.get("families") or ()):
+        nvls = _a(spec.scaleup_gbps) * 1e9 * float(nv["algbw_eff"]) * 2 * (n - 1) / np.maximum(n, 1)
+        return np.maximum(ring, nvls)
+    return ring
 
 
 def allreduce_time(spec: HardwareSpec, nbytes: Any, n: Any) -> np.ndarray:

@@ -21,7 +21,7 @@ serving uses them times ``maturity``.
 >>> import dataclasses
 >>> spec = HardwareSpec.synthetic(bf16_tflops=1000, mem_bw_tbps=4.0, mem_gb=80)
 >>> round(float(spec.matmul_rate("bf16", 1e9)) / 1e12)   # TFLOP/s at large M
-690
+704
 >>> round(float(spec.mem_rate()) / 1e12, 2)               # TB/s
 3.34
 """
@@ -141,6 +141,13 @@ def attn_scales(params: dict, family: str) -> tuple[dict[str, float], tuple[str,
     return out, tuple(prior)
 
 
+def _waves(params: dict, family: str, hardware: str) -> dict:
+    """The GEMM tile shapes of ``family`` and the SM/CU count of ``hardware`` (``gemm_waves`` in hardware.yaml)."""
+    gw = params.get("gemm_waves") or {}
+    tiles = tuple(tuple(int(x) for x in t) for t in (gw.get("tiles_mn") or {}).get(family, ()))
+    return {"gemm_tiles": tiles, "gemm_units": int((gw.get("units") or {}).get(hardware, 0) or 0)}
+
+
 def family_of(hardware: str, stack: str, params: dict) -> str:
     """Hardware family by id prefix, else by software stack, else ``default``.
 
@@ -195,6 +202,8 @@ class HardwareSpec:
     warnings: tuple[str, ...] = ()
     calibration: Any = None            # the chip's ChipCalibration (suanli calibrate), if any
     measured: tuple[str, ...] = ()     # catalog figures measured by a calibration, not published
+    gemm_tiles: tuple = ()             # GEMM output tile shapes (rows, columns) of the family's libraries
+    gemm_units: int = 0                # SMs / CUs per rank that run those tiles (0: no wave quantisation)
 
     # --- construction ----------------------------------------------------------
     @classmethod
@@ -319,6 +328,7 @@ class HardwareSpec:
                         if mat.get("step_overhead_ms") is not None else {})},
             estimates=tuple(dict.fromkeys(estimates)),
             warnings=tuple(warnings), calibration=cal, measured=tuple(measured),
+            **_waves(p, fam, acc.id),
         )
 
     @classmethod
@@ -337,6 +347,7 @@ class HardwareSpec:
             mla_eff=float(fd["mla_eff"]) if fd.get("mla_eff") is not None else None,
             mem_eff=float(fd["mem_eff"]), kernel_us=float(fd["kernel_us"]), scaleup_gbps=scaleup_gbps,
             comm=p["comm"], serving=p["serving"], attn_scale=ascale, attn_scale_prior=aprior,
+            gemm_tiles=_waves(p, family, "")["gemm_tiles"],
         )
         base.update(kw)
         return cls(**base)
@@ -372,6 +383,30 @@ class HardwareSpec:
         f = np.asarray(peak, dtype=float) * 1e12 * self._eff(dtype) * r / (r + self.matmul_m_half)
         return f * (self.maturity * self.engine_factor if serving else 1.0)
 
+    def wave_util(self, m: Any, n: Any) -> np.ndarray:
+        """Useful share of the matrix engine for an ``m x n`` output: tile and wave quantisation.
+
+        ``M N / (tiles x tile) x tiles / (waves x units)`` at the best of the family's tile shapes;
+        1 where the chip has no unit count or the GEMM has fewer tiles than units (one partial
+        wave: libraries split K instead, which ``matmul_m_half`` describes).
+
+        >>> s = HardwareSpec.synthetic(gemm_units=132)
+        >>> round(float(s.wave_util(4096, 2112)), 2), round(float(s.wave_util(8192, 8192)), 2)
+        (0.8, 0.97)
+        """
+        m, n = np.asarray(m, dtype=float), np.asarray(n, dtype=float)
+        if not self.gemm_units or not self.gemm_tiles:
+            return np.ones(np.broadcast_shapes(m.shape, n.shape))
+        u = float(self.gemm_units)
+        best = np.zeros(np.broadcast_shapes(m.shape, n.shape))
+        few = np.zeros(best.shape, dtype=bool)
+        for tm, tn in self.gemm_tiles:
+            tiles = np.ceil(np.maximum(m, 1.0) / tm) * np.ceil(np.maximum(n, 1.0) / tn)
+            util = m * n / (tiles * tm * tn) * tiles / (np.ceil(tiles / u) * u)
+            best = np.maximum(best, util)
+            few |= tiles <= u
+        return np.where(few, 1.0, best)
+
     def attn_rate(self, dtype: str = "bf16", *, serving: bool = True, attention: str | None = None) -> np.ndarray:
         """Achieved FLOP/s of the attention core: BF16, or FP8 with an FP8 KV cache where the chip has FP8.
 
@@ -402,7 +437,7 @@ def gemm_time(spec: HardwareSpec, m: Any, n: Any, k: Any, dtype: str = "bf16", *
 
     >>> s = HardwareSpec.synthetic(bf16_tflops=1000, mem_bw_tbps=4.0)
     >>> round(float(gemm_time(s, 8192, 8192, 8192)) * 1e3, 3)   # ms, compute-bound
-    1.601
+    1.569
     """
     from suanli.perf.ops import dtype_bytes
 
@@ -411,5 +446,5 @@ def gemm_time(spec: HardwareSpec, m: Any, n: Any, k: Any, dtype: str = "bf16", *
     b = dtype_bytes(cd) if cd in ("fp8", "int8", "fp4") else 2.0
     flops = 2 * m * n * k
     byts = (m * k + k * n) * b + m * n * out_bytes
-    t = np.maximum(flops / spec.matmul_rate(cd, m), byts / spec.mem_rate())
+    t = np.maximum(flops / (spec.matmul_rate(cd, m) * spec.wave_util(m, n)), byts / spec.mem_rate())
     return t + spec.kernel_us * 1e-6
