@@ -127,6 +127,30 @@ def test_cli_takes_lengths_and_engine_limits(tmp_path):
     assert r.exit_code == 2
 
 
+@pytest.mark.parametrize("cmd", ["decode", "pareto"])
+def test_phase_commands_take_length_spread_and_engine_limits(cmd):
+    """predict decode / pareto take the same length and engine-limit options as predict serve: a long
+    tail of outputs reads more context per step, so it never gives more tokens/s per chip."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from suanli.cli.main import app
+
+    base = ["predict", cmd, "-H", "h200-sxm", "-n", "8", "-m", "llama-3.1-70b", "--osl", "2000", "--json"]
+    fixed = json.loads(CliRunner().invoke(app, base).output)
+    spread = json.loads(CliRunner().invoke(app, base + ["--osl-cv", "1.1", "--osl-max", "16000",
+                                                        "--max-batch-per-rank", "64"]).output)
+    if cmd == "decode":
+        assert spread["config"]["lengths"]["osl_cv"] == 1.1
+        assert spread["config"]["engine_limits"]["source"]["max_batch_per_rank"] == "request"
+        assert spread["config"]["batch_per_instance"] <= 64 * spread["config"]["dp"] * spread["config"]["pp"]
+        assert spread["metrics"]["output_tps_per_chip"] <= fixed["metrics"]["output_tps_per_chip"]
+    else:
+        top = lambda d: max(p["output_tps_per_chip"] for p in d["points"])  # noqa: E731
+        assert top(spread) <= top(fixed)
+
+
 def test_unequal_disaggregation(catalog):
     """24 chips as 8 prefill + 16 decode chips (instances of different sizes)."""
     p = predict_serve(catalog, Request("ascend-910c", "deepseek-v3", chips=24, weight_dtype="int8", disagg=True))

@@ -235,17 +235,24 @@ def prefill(
     ttft_slo_ms: Optional[float] = typer.Option(None, "--ttft-slo-ms", help="Time-to-first-token limit."),
     system: Optional[str] = SYSTEM, engine: Optional[str] = ENGINE, tp: Optional[int] = TP, pp: Optional[int] = PP,
     ep: Optional[int] = EP, dp: Optional[int] = DP, perf_params: Optional[Path] = PARAMS,
+    isl_cv: float = ISL_CV, max_num_tokens: Optional[int] = MAX_TOKENS, chunked_prefill: Optional[bool] = CHUNKED,
+    max_seq_len: Optional[int] = MAX_SEQ,
     catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION,
 ) -> None:
     """Prefill-only instance: input tokens/s per chip at fixed settings (free ones searched).
 
+    --isl-cv spreads the prompt lengths (attention spans the token-weighted prompt length);
+    --max-num-tokens / --no-chunked-prefill / --max-seq-len override the engine's limits.
+
     Examples:
       suanli predict prefill --hardware h200-sxm --chips 8 --model llama-3.1-70b --isl 4096
       suanli predict prefill -H h20 -n 8 -m deepseek-v3 --tp 8 --ttft-slo-ms 1000 --json
+      suanli predict prefill -H ascend-910c -n 16 -m deepseek-v3 --weight-dtype int8 --isl 3500 --isl-cv 0.4
     """
     _phase("prefill", hardware=hardware, model=model, chips=chips, isl=isl, osl=1.0, weight_dtype=weight_dtype,
            act_dtype=act_dtype, kv_dtype=kv_dtype, batch_per_chip=batch_per_chip, ttft_slo_ms=ttft_slo_ms,
            system=system, engine=engine, tp=tp, pp=pp, ep=ep, dp=dp, perf_params=perf_params, catalog=catalog,
+           isl_cv=isl_cv, max_num_tokens=max_num_tokens, chunked_prefill=chunked_prefill, max_seq_len=max_seq_len,
            json_out=json_out)
 
 
@@ -259,18 +266,28 @@ def decode(
     tpot_slo_ms: Optional[float] = typer.Option(None, "--tpot-slo-ms", help="Time-per-output-token limit."),
     system: Optional[str] = SYSTEM, engine: Optional[str] = ENGINE, tp: Optional[int] = TP, pp: Optional[int] = PP,
     ep: Optional[int] = EP, dp: Optional[int] = DP, spec_decode: Optional[str] = SPEC,
+    isl_cv: float = ISL_CV, osl_cv: float = OSL_CV, osl_max: Optional[float] = OSL_MAX,
+    lengths: Optional[Path] = LENGTHS, max_batch_per_rank: Optional[int] = MAX_BATCH,
+    max_num_tokens: Optional[int] = MAX_TOKENS, max_seq_len: Optional[int] = MAX_SEQ,
     perf_params: Optional[Path] = PARAMS, catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION,
 ) -> None:
     """Decode-only instance: output tokens/s per chip and TPOT at fixed settings (free ones searched).
 
+    --isl-cv/--osl-cv/--osl-max (or --lengths FILE) make decode read the token-weighted context and
+    size the KV cache for the long requests; --max-batch-per-rank / --max-num-tokens / --max-seq-len
+    override the engine's limits (the search never exceeds them).
+
     Examples:
       suanli predict decode --hardware ascend-910c --chips 16 --model deepseek-v3 --weight-dtype int8
       suanli predict decode -H h200-sxm -n 8 -m llama-3.1-70b --batch-per-chip 32 --json
+      suanli predict decode -H b200 -n 8 -m deepseek-v3 --weight-dtype fp4 --osl 3886 --osl-cv 1.11 --osl-max 20000
     """
-    _phase("decode", hardware=hardware, model=model, chips=chips, isl=isl, osl=osl, weight_dtype=weight_dtype,
+    _phase("decode", hardware=hardware, model=model, chips=chips, weight_dtype=weight_dtype,
            act_dtype=act_dtype, kv_dtype=kv_dtype, batch_per_chip=batch_per_chip, concurrency=concurrency,
            tpot_slo_ms=tpot_slo_ms, system=system, engine=engine, tp=tp, pp=pp, ep=ep, dp=dp,
-           spec_decode=spec_decode, perf_params=perf_params, catalog=catalog, json_out=json_out)
+           spec_decode=spec_decode, perf_params=perf_params, catalog=catalog, json_out=json_out,
+           **_lengths(lengths, dict(isl=isl, osl=osl, isl_cv=isl_cv, osl_cv=osl_cv, osl_max=osl_max)),
+           max_batch_per_rank=max_batch_per_rank, max_num_tokens=max_num_tokens, max_seq_len=max_seq_len)
 
 
 @app.command("pareto")
@@ -281,20 +298,31 @@ def pareto_cmd(
     ttft_slo_ms: Optional[float] = typer.Option(None, "--ttft-slo-ms", help="Time-to-first-token limit."),
     disagg: bool = typer.Option(False, "--disagg", help="Decode instances of a disaggregated deployment."),
     system: Optional[str] = SYSTEM, engine: Optional[str] = ENGINE, spec_decode: Optional[str] = SPEC,
+    isl_cv: float = ISL_CV, osl_cv: float = OSL_CV, osl_max: Optional[float] = OSL_MAX,
+    lengths: Optional[Path] = LENGTHS, max_batch_per_rank: Optional[int] = MAX_BATCH,
+    max_num_tokens: Optional[int] = MAX_TOKENS, chunked_prefill: Optional[bool] = CHUNKED,
+    max_seq_len: Optional[int] = MAX_SEQ,
     perf_params: Optional[Path] = PARAMS, catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION,
 ) -> None:
     """Pareto curve: output tokens/s per chip against tokens/s per user.
 
+    Length spread (--isl-cv/--osl-cv/--osl-max or --lengths FILE) and engine limits
+    (--max-batch-per-rank, --max-num-tokens, --no-chunked-prefill, --max-seq-len) as for `predict serve`.
+
     Examples:
       suanli predict pareto --hardware h20 --chips 16 --model deepseek-v3
       suanli predict pareto -H h200-sxm -n 8 -m llama-3.1-70b --ttft-slo-ms 2000 --json
+      suanli predict pareto -H b200 -n 8 -m deepseek-v3 --weight-dtype fp4 --osl-cv 1.1 --max-batch-per-rank 512
     """
     from suanli.perf.search import pareto
 
     cat, params = _catalog(catalog), _params(perf_params)
-    req = _request(cat, params, hardware=hardware, model=model, chips=chips, isl=isl, osl=osl, weight_dtype=weight_dtype,
+    req = _request(cat, params, hardware=hardware, model=model, chips=chips, weight_dtype=weight_dtype,
                    act_dtype=act_dtype, kv_dtype=kv_dtype, ttft_slo_ms=ttft_slo_ms, disagg=disagg, system=system,
-                   engine=engine, spec_decode=spec_decode)
+                   engine=engine, spec_decode=spec_decode,
+                   **_lengths(lengths, dict(isl=isl, osl=osl, isl_cv=isl_cv, osl_cv=osl_cv, osl_max=osl_max)),
+                   max_batch_per_rank=max_batch_per_rank, max_num_tokens=max_num_tokens,
+                   chunked_prefill=chunked_prefill, max_seq_len=max_seq_len)
     curve = pareto(cat, req, params=params)
     if json_out:
         print_json(curve.to_dict())
