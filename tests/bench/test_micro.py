@@ -119,3 +119,15 @@ def test_collectives_over_two_cpu_ranks():
         assert bw[1 << 20] > bw[1024] > 0           # a 1 KiB collective is latency-bound
         lat = [r for r in recs if r["kind"] == kind and r["metric"] == "latency_us"]
         assert all(r["value"] > 0 and r["chips"] == 2 for r in lat)
+
+
+def test_gemm_trend_check_by_device():
+    """An accelerator's GEMM rate must grow with size; a CPU's may fall a little (small GEMMs run from
+    cache) but not collapse."""
+    recs = [{"kind": "gemm", "act_dtype": "fp32", "gemm_m": n, "gemm_n": n, "gemm_k": n, "metric": "tflops",
+             "value": v, "hardware": "x"} for n, v in ((128, 0.09), (512, 0.08), (1024, 0.07))]
+    by = lambda cs: {c["check"].split(" (")[0]: c["ok"] for c in cs}  # noqa: E731
+    assert by(check_physics(recs))["fp32 GEMM rate grows with size"] is False
+    assert by(check_physics(recs, gemm_grows=False))["fp32 GEMM rate holds with size"] is True
+    recs[-1]["value"] = 0.03
+    assert by(check_physics(recs, gemm_grows=False))["fp32 GEMM rate holds with size"] is False
