@@ -56,9 +56,18 @@ def _mape(apes: dict, ids: list[str] | None = None) -> float | None:
 
 def _provenance(rows: list[dict], ids: list[str]) -> str:
     by = {r["id"]: r for r in rows}
+    pos = {r["id"]: n for n, r in enumerate(rows)}
     srcs = sorted({(by[i].get("source") or "").split(" ")[0].split("@")[0] for i in ids})
     trust = sorted({(by[i].get("trust") or "").strip() for i in ids} - {""})
-    return (f"data/validation/dev.csv rows {', '.join(ids)} "
+    ids = sorted(ids, key=lambda i: pos[i])
+    runs: list[list[str]] = []
+    for i in ids:  # consecutive rows of the file form one range
+        if runs and pos[i] == pos[runs[-1][-1]] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    ranges = ", ".join(g[0] if len(g) == 1 else f"{g[0]}..{g[-1]}" for g in runs)
+    return (f"data/validation/dev.csv, {len(ids)} rows {ranges} "
             f"({'; '.join(s for s in srcs if s)}; trust {'/'.join(trust) or 'not stated'})")
 
 

@@ -239,7 +239,7 @@ def test_shipped_overlay_of_a_chip_with_no_bandwidth_loads_and_says_measured(cat
     acc = catalog.accelerator("ascend-910b4")
     cal = catalog.calibrations["ascend-910b4"]
     assert acc.mem_bw_tbps.value and acc.mem_bw_tbps.confidence == "measured"
-    assert cal.basis == "serving" and "dev.csv rows" in cal.source and cal.error_band.n >= 1
+    assert cal.basis == "serving" and "dev.csv, 3 rows" in cal.source and cal.error_band.n >= 1
     from suanli.perf.search import Request, predict_serve
 
     pred = predict_serve(catalog, Request(model="qwen3-32b", hardware="ascend-910b4", chips=8, tp=8))

@@ -17,8 +17,9 @@ def test_families_and_maturity_are_data():
 
 
 def test_overrides_change_the_ecosystem_gap(catalog):
-    base = HardwareSpec.from_catalog(catalog, "ascend-910c")
-    more = HardwareSpec.from_catalog(catalog, "ascend-910c", params=load_params({"maturity": {"cann": {"value": 0.9}}}))
+    # a CANN chip without a packaged calibration of its own (one would replace the stack's maturity)
+    base = HardwareSpec.from_catalog(catalog, "ascend-910b3")
+    more = HardwareSpec.from_catalog(catalog, "ascend-910b3", params=load_params({"maturity": {"cann": {"value": 0.9}}}))
     assert more.maturity == 0.9 and base.maturity != 0.9
     # maturity scales every serving rate by new / old maturity, and leaves kernel-level rates alone
     r = 0.9 / base.maturity

@@ -235,8 +235,9 @@ def _band(params: dict, hw: HardwareSpec, kind: str, engine: str | None = None) 
     measured_families = bands.get("measured_families")
     measured_engines = bands.get("measured_engines")
     band = None
-    if serving and engine and measured_engines is not None and engine.lower() not in measured_engines \
-            and bands.get("widest"):
+    unmeasured_engine = bool(serving and engine and measured_engines is not None
+                             and engine.lower() not in measured_engines and bands.get("widest"))
+    if unmeasured_engine:
         w = bands["widest"]
         band = ErrorBand(w.get("mape"), int(w.get("n", 0)), w.get("group", "widest"), p80=w.get("p80"),
                          coverage=w.get("coverage"),
@@ -271,8 +272,10 @@ def _band(params: dict, hw: HardwareSpec, kind: str, engine: str | None = None) 
     if getattr(hw, "calibration", None) is not None:  # the chip's own measurements (suanli calibrate)
         from suanli.perf.chipcal import calibrated_band
 
-        band, more = calibrated_band(hw.calibration, band, kind)
+        cal_band, more = calibrated_band(hw.calibration, band, kind)
         warns += more
+        if not unmeasured_engine:  # measured on other engines: an unmeasured engine keeps the widest band
+            band = cal_band
     return band, warns
 
 
