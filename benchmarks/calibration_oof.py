@@ -13,8 +13,9 @@ not held out.
 
 A chip's calibration is shipped (``src/suanli/catalog/data/calibrated/<id>.yaml``)
 when it makes an unpredictable chip predictable, or when its held-out error is
-lower than the packaged error on the same held-out rows. Overlays of chips
-that no longer qualify are removed.
+lower than that of the packaged model refitted without the same held-out groups
+and every value it fits is determined (standard error under half the value).
+Overlays of chips that no longer qualify are removed.
 
 Writes benchmarks/results/calibration_oof.json and .md, the overlays (unless
 ``--no-overlays``), and the table of docs/calibration.md section 4 between its
@@ -44,6 +45,9 @@ OUT = ROOT / "benchmarks" / "results" / "calibration_oof"
 CALIBRATED = ROOT / "src" / "suanli" / "catalog" / "data" / "calibrated"
 DOC = ROOT / "docs" / "calibration.md"
 BEGIN, END = "<!-- calibration_oof:begin -->", "<!-- calibration_oof:end -->"
+#: A calibration that replaces packaged values ships only if each fitted value's standard error is
+#: under this share of the value.
+MAX_REL_SE = 0.5
 GROUP_WORDS = {"source": "one source (publication) held out at a time",
                "config": "one configuration (model + engine + layout) held out at a time"}
 
@@ -118,8 +122,19 @@ def chip_report(rows: list[dict], cat, hw: str) -> dict:
     before_held = (_mape(packaged_held_out(rows, cat, serving_oof, res.grouping), serving_oof)
                    if serving_oof and not unpredictable and res.grouping else None)
     after_serving_oof = _mape(res.out_of_fold, serving_oof) if serving_oof else None
+    # a calibration that replaces packaged values must pin them down: every fitted value's standard
+    # error under MAX_REL_SE of it (a chip made predictable ships regardless: its band says how sure)
+    undetermined = [k for k, v in res.values.items()
+                    if res.sd.get(k) is None or not math.isfinite(res.sd[k]) or abs(v) <= 0
+                    or res.sd[k] / abs(v) > MAX_REL_SE]
     if unpredictable and res.calibration is not None and _mape(res.after, ids) is not None:
         ship, why = True, "makes the chip predictable (the catalog lacks a figure it needs)"
+    elif after_serving_oof is not None and before_held is not None and after_serving_oof < before_held \
+            and undetermined:
+        ship, why = False, ("lowers the held-out error against the packaged model refitted without the same "
+                            f"held-out groups, but {', '.join(undetermined)} not determined (standard error "
+                            f"over {MAX_REL_SE:.0%} of the value): it would move every prediction of the chip "
+                            "on a guess")
     elif after_serving_oof is not None and before_held is not None and after_serving_oof < before_held:
         ship, why = True, ("lowers the held-out error against the packaged model refitted without the same "
                            "held-out groups")
