@@ -98,15 +98,18 @@ def packaged_held_out(rows: list[dict], cat, ids: list[str], grouping: str) -> d
     return out
 
 
-def chip_report(rows: list[dict], cat, hw: str) -> dict:
-    """Calibrate one chip with grouped out-of-fold errors; the figures and the decision to ship."""
+def chip_report(rows: list[dict], cat, hw: str, hold: tuple[str, ...] = ()) -> dict:
+    """Calibrate one chip with grouped out-of-fold errors; the figures and the decision to ship.
+
+    When a calibration that would replace packaged values fits a value it cannot pin down, the chip
+    is calibrated again with those values held at their priors (``hold``), and that is judged."""
     mine = [r for r in rows if r.get("hardware") == hw]
     out: dict = {"hardware": hw, "records": len(mine),
                  "kinds": dict(sorted({k: sum(1 for r in mine if r["kind"] == k)
                                        for k in {r["kind"] for r in mine}}.items()))}
     t0 = time.perf_counter()
     try:
-        res = calibrate(rows, cat, hardware=hw, source="data/validation/dev.csv", group="auto")
+        res = calibrate(rows, cat, hardware=hw, source="data/validation/dev.csv", group="auto", hold=hold)
     except SuanliError as exc:
         out.update(usable=0, shipped=False, reason=f"not calibrated: {exc.message}", grouping=None,
                    params={}, seconds=round(time.perf_counter() - t0, 1))
@@ -129,6 +132,12 @@ def chip_report(rows: list[dict], cat, hw: str) -> dict:
                     or res.sd[k] / abs(v) > MAX_REL_SE]
     if unpredictable and res.calibration is not None and _mape(res.after, ids) is not None:
         ship, why = True, "makes the chip predictable (the catalog lacks a figure it needs)"
+    elif undetermined and not unpredictable and len(undetermined) < len(res.values) and not hold:
+        # refit with the undetermined values held at their priors, and judge that calibration
+        again = chip_report(rows, cat, hw, hold=tuple(undetermined))
+        again["first_fit"] = {"params": {k: {"value": round(v, 4), "sd": res.sd.get(k)} for k, v in res.values.items()},
+                              "undetermined": undetermined}
+        return again
     elif after_serving_oof is not None and before_held is not None and after_serving_oof < before_held \
             and undetermined:
         ship, why = False, ("lowers the held-out error against the packaged model refitted without the same "

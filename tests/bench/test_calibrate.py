@@ -223,6 +223,17 @@ def test_no_step_overhead_without_small_batch_rows(catalog):
     assert any("step_overhead_ms held" in n for n in res.notes)
 
 
+def test_held_parameter_stays_at_its_prior(catalog):
+    """hold=(...) keeps a value at its prior; the rest is fitted as before and the notes say so."""
+    truth = {"maturity": 0.55, "step_overhead_ms": 6.0}
+    rows = _serving_records(catalog, "ascend-910b3", truth, seed=11)
+    res = calibrate(rows, catalog, source="synthetic", hold=("step_overhead_ms",))
+    assert set(res.values) == {"maturity"}
+    assert any("step_overhead_ms held at its prior (asked)" in n for n in res.notes)
+    # the maturity alone absorbs the missing overhead: lower than the truth, never above it
+    assert res.values["maturity"] < truth["maturity"]
+
+
 def test_group_config_holds_one_run_out_together(catalog):
     from suanli.perf.chipcal import fold_key, resolve_group
 

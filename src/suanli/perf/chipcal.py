@@ -463,14 +463,16 @@ def resolve_group(rows: list[dict], group: str | None) -> str | None:
 
 
 def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, source: str = "records",
-              params: dict | None = None, folds: int = 0, group: str | None = None) -> CalibrationResult:
+              params: dict | None = None, folds: int = 0, group: str | None = None,
+              hold: tuple[str, ...] = ()) -> CalibrationResult:
     """Fit chip ``hardware``'s parameters on its records (all one chip when ``hardware`` is None).
 
     ``folds`` > 1 also reports out-of-fold errors: each fold refitted without
     its rows and predicted (the error band then says out-of-fold). With
     ``group`` (a column, e.g. ``source``), each fold is one value of that
     column: rows of one publication share a setup, so they are held out
-    together.
+    together. ``hold`` names parameters kept at their priors (not fitted), e.g. one a first
+    fit could not pin down.
     """
     from suanli.catalog.calibration import ChipCalibration, ErrorBandRecord
     from suanli.perf.hardware import family_of, load_params
@@ -496,6 +498,9 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
         raise SuanliError(f"no record of {hw} can be predicted by the model",
                           hint="; ".join(sorted({why for _, why in unpred}))[:400])
     ps, notes = choose_params(use, acc, fam, p.get("serving") or {})
+    if hold:
+        notes += [f"{x.name} held at its prior (asked)" for x in ps if x.name in hold]
+        ps = [x for x in ps if x.name not in hold]
     if not ps:
         raise SuanliError(f"the {len(use)} usable record(s) of {hw} inform no parameter with two records or more",
                           hint="; ".join(notes) or "add records: suanli bench micro writes ~40")
@@ -554,7 +559,7 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
     oof: dict[str, float] = {}
     group = resolve_group(use, group)
     if group or (folds > 1 and len(use) >= 2 * folds):
-        oof = _out_of_fold(use, catalog, hw, folds, source, p, group=group)
+        oof = _out_of_fold(use, catalog, hw, folds, source, p, group=group, hold=hold)
     band_src = oof if oof else after
     serving_ids = {r["id"] for r in rows2}
     if serving_ids:  # a serving prediction's band: the serving rows' error
@@ -637,7 +642,7 @@ def _predictable(catalog: Any, hw: str) -> bool:
 
 
 def _out_of_fold(rows: list[dict], catalog: Any, hw: str, k: int, source: str, params: dict,
-                 group: str | None = None) -> dict[str, float]:
+                 group: str | None = None, hold: tuple[str, ...] = ()) -> dict[str, float]:
     """APE of each row predicted by a calibration fitted without its fold (folds from the row id, or ``group``).
 
     A held-out row whose fold leaves no row to fit on stays out (no prediction).
@@ -655,7 +660,7 @@ def _out_of_fold(rows: list[dict], catalog: Any, hw: str, k: int, source: str, p
         if not test or not train:
             continue
         try:
-            res = calibrate(train, catalog, hardware=hw, source=source, params=params)
+            res = calibrate(train, catalog, hardware=hw, source=source, params=params, hold=hold)
         except SuanliError:
             continue
         cat = catalog_with(catalog, res)
