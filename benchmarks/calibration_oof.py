@@ -211,6 +211,11 @@ def markdown(report: dict) -> str:
             continue
         meas = "; ".join(f"{k} measured {v:g}" for k, v in r.get("measured_figures", {}).items())
         fitted = _params_text(r) + (f" ({meas})" if meas else "")
+        if r.get("first_fit"):
+            ff = r["first_fit"]
+            fitted += "; first fit " + "; ".join(
+                f"{k} {ff['params'][k]['value']:.4g} ± {ff['params'][k]['sd']:.3g}" for k in ff["undetermined"]) \
+                + " not determined: held at its prior"
         ins = f"{_pct(r['mape_before_in_sample']) if not r['unpredictable_before'] else 'unpredictable'} -> " \
               f"{_pct(r['mape_after_in_sample'])}"
         held = (f"{_pct(r['mape_before_on_held_out_rows']) if not r['unpredictable_before'] else 'unpredictable'}"
