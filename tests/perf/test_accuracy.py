@@ -207,3 +207,21 @@ def test_eager_engine_pays_dispatch_per_layer_of_its_stage(catalog, pp):
         steps.append(predict_phase(catalog, req, "decode", params=p).metrics["step_ms"])
     # step_ms is the stage step: 32 / pp layers x 0.25 ms
     assert steps[1] - steps[0] == pytest.approx(model_layers / pp * 0.25, rel=1e-6)
+
+
+def test_report_lists_what_each_domestic_chip_rests_on(catalog):
+    """The accuracy report names, per domestic chip, its packaged calibration or the family values."""
+    from suanli.catalog.registry import load_catalog
+    from suanli.perf.accuracy import domestic_basis_md
+    from suanli.perf.validate import validate_records
+
+    rows = [{"id": "d1", "kind": "gemm", "hardware": "ascend-910b3", "chips": "1", "weight_dtype": "bf16",
+             "act_dtype": "bf16", "gemm_m": "8192", "gemm_n": "8192", "gemm_k": "8192", "metric": "tflops",
+             "value": "300", "engine": "torch_npu", "source": "s"},
+            {"id": "n1", "kind": "gemm", "hardware": "h200-sxm", "chips": "1", "weight_dtype": "fp8",
+             "act_dtype": "fp8", "gemm_m": "8192", "gemm_n": "8192", "gemm_k": "8192", "metric": "tflops",
+             "value": "1300", "engine": "cublas", "source": "s"}]
+    rep = validate_records(rows, catalog)
+    md = "\n".join(domestic_basis_md(rep, rows, load_catalog()))
+    assert "| ascend-910b3 | cann | 1 / 1 |" in md and "maturity.cann" in md
+    assert "h200-sxm" not in md            # only domestic chips

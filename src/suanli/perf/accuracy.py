@@ -263,6 +263,57 @@ def render_markdown(report: ValidationReport, *, cv: dict[str, dict[str, float]]
     return "\n".join(L)
 
 
+def domestic_basis_md(report: ValidationReport, records: list[dict], packaged: Any,
+                      apes_source: dict[str, float] | None = None) -> list[str]:
+    """What each domestic chip with records here rests on: its packaged calibration, or the family values.
+
+    ``packaged`` is the catalog with its packaged chip calibrations (``catalog/data/calibrated/``).
+    """
+    from suanli.perf.hardware import family_of, load_params
+
+    apes_source = apes_source or {}
+    p = load_params()
+    by_hw: dict[str, list[RowResult]] = {}
+    for r in report.rows:
+        acc = packaged.accelerators.get(r.hardware)
+        if acc is not None and (acc.us_export_control_status or "").startswith("domestic"):
+            by_hw.setdefault(r.hardware, []).append(r)
+    if not by_hw:
+        return []
+    L = ["## What each domestic chip's predictions rest on", "",
+         "Rows: this file's records of the chip (predicted / all). Family model: the error of the rows above "
+         "(in-sample; leave one source out for serving rows). A packaged calibration "
+         "(`catalog/data/calibrated/`) replaces the family values for its chip; its held-out error and how it "
+         "was judged are in docs/calibration.md (`benchmarks/calibration_oof.py`).", "",
+         "| chip | stack | rows | family model: in-sample / held out | predictions rest on |",
+         "|---|---|---:|---|---|"]
+    for hw in sorted(by_hw):
+        rs = by_hw[hw]
+        acc = packaged.accelerators[hw]
+        done = [r for r in rs if not r.skipped and r.ape is not None]
+        ins = summarize([r.ape for r in done])["mape"] if done else None
+        held = [apes_source[r.id] for r in done if r.id in apes_source]
+        held_m = summarize(held)["mape"] if held else None
+        cal = (getattr(packaged, "calibrations", {}) or {}).get(hw)
+        fam = family_of(acc.id, acc.stack, p)
+        mat = (p.get("maturity") or {}).get(acc.stack) or {}
+        if cal is not None:
+            ps = "; ".join(f"{k} {v.value:.4g}" + (f" ± {v.sd:.2g}" if getattr(v, "sd", None) else "")
+                           for k, v in cal.params.items())
+            band = cal.error_band.mape
+            rest = (f"its packaged calibration ({cal.basis}, {cal.rows} records: {ps}"
+                    + (f"; measured {', '.join(cal.measured_peaks)}" if cal.measured_peaks else "")
+                    + (f"; band ±{100 * band:.0f}%, {cal.error_band.basis}" if band is not None else "") + ")")
+        else:
+            how = ("fitted on the stack's serving rows" if acc.stack in ("cuda", "rocm", "cann")
+                   else "an estimate: no serving fit for this stack")
+            rest = (f"the `{fam}` family's efficiencies and `maturity.{acc.stack}` = "
+                    f"{float(mat.get('value', 0.0)):.3g} ({how})") if mat else f"the `{fam}` family's efficiencies"
+        L.append(f"| {hw} | {acc.stack} | {len(done)} / {len(rs)} | {_fmt_pct(ins)} / {_fmt_pct(held_m)} | {rest} |")
+    L.append("")
+    return L
+
+
 def write_artifacts(report: ValidationReport, records: list[dict], catalog: Any, *, report_path: Any = None,
                     bands_path: Any = None, folds: int = 5, command: str = "",
                     progress: Callable[[str], None] | None = None) -> dict:
@@ -279,8 +330,14 @@ def write_artifacts(report: ValidationReport, records: list[dict], catalog: Any,
         p = Path(report_path)
         fitted = _packaged_optional("calibration.yaml").get("fitted")
         trust = {r["id"]: (r.get("trust") or "").strip().lower() for r in records}
-        p.write_text(render_markdown(report, cv=cv, bands=bands, fitted=fitted, command=command, folds=folds,
-                                     trust=trust) + "\n", encoding="utf-8")
+        from suanli.catalog.registry import load_catalog
+
+        text = render_markdown(report, cv=cv, bands=bands, fitted=fitted, command=command, folds=folds, trust=trust)
+        extra = domestic_basis_md(report, records, load_catalog(), ape_of(report, cv.get("source") or {}))
+        if extra:  # before the per-row table
+            head, sep, tail = text.partition("## Every row")
+            text = head + "\n".join(extra) + "\n" + sep + tail
+        p.write_text(text + "\n", encoding="utf-8")
     if bands_path:
         doc = {"generated_by": command or "suanli validate --bands", **bands}
         Path(bands_path).write_text("# Error bands per hardware family / vendor and kind. Regenerate; do not edit.\n"
@@ -288,4 +345,5 @@ def write_artifacts(report: ValidationReport, records: list[dict], catalog: Any,
     return bands
 
 
-__all__ = ["band_of", "cross_validations", "error_bands", "mechanisms_md", "render_markdown", "write_artifacts"]
+__all__ = ["band_of", "cross_validations", "domestic_basis_md", "error_bands", "mechanisms_md", "render_markdown",
+           "write_artifacts"]
