@@ -35,6 +35,25 @@ ROBUST = typer.Option(0.9, "--robust", help="Find the cheapest plan that meets d
 TORNADO = typer.Option(True, "--tornado/--no-tornado", help="Re-plan with each input at its low and high end.")
 
 
+def _periods(periods: list[str]) -> str:
+    """Quarters as ranges: ``2026Q1``, ``2026Q1-2028Q4`` (consecutive), ``2026Q1, 2027Q3``.
+
+    >>> _periods(["2026Q1"]), _periods(["2026Q1", "2026Q2", "2026Q3"]), _periods(["2026Q1", "2026Q3"])
+    ('2026Q1', '2026Q1-2026Q3', '2026Q1, 2026Q3')
+    """
+    def idx(q: str) -> int:
+        y, n = q.split("Q")
+        return int(y) * 4 + int(n) - 1
+
+    runs: list[list[str]] = []
+    for q in periods:
+        if runs and idx(q) == idx(runs[-1][-1]) + 1:
+            runs[-1].append(q)
+        else:
+            runs.append([q])
+    return ", ".join(r[0] if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+
+
 @contextlib.contextmanager
 def _progress(enabled: bool, label: str) -> Iterator[Any]:
     """A rich progress bar on a terminal (stderr); a no-op when piped or with --json."""
@@ -278,7 +297,7 @@ def render_fleet(study: Any) -> None:
         console.print(table("What binds (dual at the plan; marginal: saving if relaxed one step)",
                             ["constraint", "dual", "marginal", "unit"], rows))
     for b in pl.blocked:
-        console.print(f"[yellow]blocked:[/] {b['option']} in {', '.join(b['periods'])}: {'; '.join(b['reasons'])}",
+        console.print(f"[yellow]blocked:[/] {b['option']} in {_periods(b['periods'])}: {'; '.join(b['reasons'])}",
                       highlight=False)
     if study.tornado:
         rows = [[escape(t["input"]), escape(f"{t['low']} / {t['high']}"), t["per_mtok_low"], t["per_mtok_high"],
@@ -348,7 +367,7 @@ def render_answer(a: dict) -> None:
         ["chance of unmet demand", f"{a['risk']['p_unmet']:.0%} of samples"],
         ["what binds", ", ".join(a["binding_families"]) or "nothing but demand"],
         ["what would change it", drivers or "—"],
-        ["blocked by policy", "; ".join(f"{b['option']} ({b['periods'][0]}..)" for b in a["blocked"]) or "none"],
+        ["blocked by policy", "; ".join(f"{b['option']} ({_periods(b['periods'])})" for b in a["blocked"]) or "none"],
         ["robust plan", (f"{a['risk']['robust']['candidate']}: covers {a['risk']['robust']['coverage']:.0%}"
                          if a["risk"]["robust"] else "—")],
     ]:
