@@ -222,6 +222,6 @@ def test_report_lists_what_each_domestic_chip_rests_on(catalog):
              "act_dtype": "fp8", "gemm_m": "8192", "gemm_n": "8192", "gemm_k": "8192", "metric": "tflops",
              "value": "1300", "engine": "cublas", "source": "s"}]
     rep = validate_records(rows, catalog)
-    md = "\n".join(domestic_basis_md(rep, rows, load_catalog()))
+    md = "\n".join(domestic_basis_md(rep, load_catalog()))
     assert "| ascend-910b3 | cann | 1 / 1 |" in md and "maturity.cann" in md
     assert "h200-sxm" not in md            # only domestic chips

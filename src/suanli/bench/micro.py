@@ -80,23 +80,8 @@ def time_op(fn: Callable[[], Any], sync: Callable[[], Any], *, warmup: int = 3, 
     >>> 0 < t.p10_s <= t.median_s <= t.p90_s
     True
     """
-    for _ in range(warmup):
-        fn()
-    sync()
-    t0 = time.perf_counter()
-    fn()
-    sync()
-    one = max(time.perf_counter() - t0, 1e-7)
-    inner = int(min(max(1, math.ceil(min_block_s / one)), max_inner))
-    samples = []
-    for _ in range(trials):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        sync()
-        samples.append((time.perf_counter() - t0) / inner)
-    return Timing(statistics.median(samples), _quantile(samples, 0.1), _quantile(samples, 0.9), trials, inner,
-                  warmup)
+    return time_interleaved([fn], sync, warmup=warmup, trials=trials, min_block_s=min_block_s,
+                            max_inner=max_inner)[0]
 
 
 def time_interleaved(fns: list[Callable[[], Any]], sync: Callable[[], Any], *, warmup: int = 3, trials: int = 7,

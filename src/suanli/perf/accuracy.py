@@ -263,7 +263,7 @@ def render_markdown(report: ValidationReport, *, cv: dict[str, dict[str, float]]
     return "\n".join(L)
 
 
-def domestic_basis_md(report: ValidationReport, records: list[dict], packaged: Any,
+def domestic_basis_md(report: ValidationReport, packaged: Any,
                       apes_source: dict[str, float] | None = None) -> list[str]:
     """What each domestic chip with records here rests on: its packaged calibration, or the family values.
 
@@ -333,7 +333,7 @@ def write_artifacts(report: ValidationReport, records: list[dict], catalog: Any,
         from suanli.catalog.registry import load_catalog
 
         text = render_markdown(report, cv=cv, bands=bands, fitted=fitted, command=command, folds=folds, trust=trust)
-        extra = domestic_basis_md(report, records, load_catalog(), ape_of(report, cv.get("source") or {}))
+        extra = domestic_basis_md(report, load_catalog(), ape_of(report, cv.get("source") or {}))
         if extra:  # before the per-row table
             head, sep, tail = text.partition("## Every row")
             text = head + "\n".join(extra) + "\n" + sep + tail

@@ -263,12 +263,18 @@ def grouped_cross_validate(rows: list[dict], catalog: Any, group_of: Callable[[d
                                 jac=lambda x, Jg=Jg: Jg, bounds=(lo[cols], hi[cols]), loss=FIT_LOSS,
                                 f_scale=FIT_F_SCALE, ftol=CV_TOL, xtol=CV_TOL, max_nfev=CV_MAX_NFEV)
             vals.update({fps[k].name: float(xk) for k, xk in zip(cols, sol.x)})
-        p = with_values(base, vals)
-        for r in test:
-            try:
-                out[r["id"]] = predict_row(r, catalog, p)
-            except Skip:
-                pass
+        out.update(_predict(test, catalog, with_values(base, vals)))
+    return out
+
+
+def _predict(rows: list[dict], catalog: Any, params: dict) -> dict[str, float]:
+    """``{row id: prediction}`` of the rows the model predicts with ``params``."""
+    out: dict[str, float] = {}
+    for r in rows:
+        try:
+            out[r["id"]] = predict_row(r, catalog, params)
+        except Skip:
+            pass
     return out
 
 
@@ -291,13 +297,7 @@ def cross_validate(rows: list[dict], catalog: Any, *, k: int = 5, base: dict | N
     for f in range(k):
         train = [r for r in rows if fold_of(r) != f]
         test = [r for r in rows if fold_of(r) == f]
-        vals = fit(train, catalog, base=base, x0=warm, **({"tol": CV_TOL, "max_nfev": CV_MAX_NFEV} if warm else {}))
-        p = with_values(base, vals)
-        for r in test:
-            try:
-                out[r["id"]] = predict_row(r, catalog, p)
-            except Skip:
-                pass
+        out.update(_predict(test, catalog, with_values(base, fit(train, catalog, base=base))))
     return out
 
 

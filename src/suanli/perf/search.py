@@ -398,8 +398,7 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
         elif req.concurrency:
             # prompts in flight: each scheduler (one per attention-DP group) packs at most
             # max_prefill_tokens prompt tokens into one step, the rest wait for the next
-            inst = np.maximum(np.floor(ranks / R), 1.0)
-            waiting = np.maximum(req.concurrency / inst, 1.0) * req.isl
+            waiting = np.maximum(req.concurrency / n_inst, 1.0) * req.isl
             cap = float(sv.get("max_prefill_tokens", 16384)) * pc["dp"]
             grid = np.maximum(np.minimum(waiting, cap), req.isl)[:, None]
         else:
@@ -607,6 +606,19 @@ def predict_serve(catalog: Any, req: Request, *, params: dict | None = None) -> 
     return pred
 
 
+def _best_by_size(ev: Evaluation, ok: np.ndarray, rate: np.ndarray) -> dict[float, tuple[float, int]]:
+    """``{chips per instance: (best rate, flat index)}`` over the feasible candidates of each size."""
+    sizes = np.broadcast_to(ev.chips, np.shape(rate))
+    r = np.where(ok, rate, -np.inf)
+    best: dict[float, tuple[float, int]] = {}
+    for c in np.unique(sizes[np.isfinite(r)]):
+        masked = np.where(sizes == c, r, -np.inf)
+        i = int(np.argmax(masked))
+        if np.isfinite(masked.flat[i]):
+            best[float(c)] = (float(masked.flat[i]), i)
+    return best
+
+
 def disagg_plan(pev: Evaluation, pok: np.ndarray, dev: Evaluation, dok: np.ndarray, chips: int,
                 isl: float, osl: float) -> dict | None:
     """Best whole-instance split of ``chips`` into prefill and decode instances.
@@ -618,19 +630,8 @@ def disagg_plan(pev: Evaluation, pok: np.ndarray, dev: Evaluation, dok: np.ndarr
     ``min(n_d * D_inst, n_p * P_inst * osl / isl)`` output tokens/s. Returns
     the best split, or ``None`` when one instance of each does not fit.
     """
-    def best_by_size(ev: Evaluation, ok: np.ndarray, rate: np.ndarray) -> dict[float, tuple[float, int]]:
-        sizes = np.broadcast_to(ev.chips, np.shape(rate))
-        r = np.where(ok, rate, -np.inf)
-        best: dict[float, tuple[float, int]] = {}
-        for c in np.unique(sizes[np.isfinite(r)]):
-            masked = np.where(sizes == c, r, -np.inf)
-            i = int(np.argmax(masked))
-            if np.isfinite(masked.flat[i]):
-                best[float(c)] = (float(masked.flat[i]), i)
-        return best
-
-    P = best_by_size(pev, pok, np.asarray(pev.in_tps_instance))
-    D = best_by_size(dev, dok, np.asarray(dev.out_tps_instance))
+    P = _best_by_size(pev, pok, np.asarray(pev.in_tps_instance))
+    D = _best_by_size(dev, dok, np.asarray(dev.out_tps_instance))
     top: dict | None = None
     for cp, (p_inst, ip) in P.items():
         for cd, (d_inst, idx) in D.items():
@@ -658,13 +659,7 @@ def disagg_plan_closed(pev: Evaluation, pok: np.ndarray, dev: Evaluation, dok: n
     ``rho = lambda isl / (n_p P)`` (``rho S / (2 (1 - rho))``); lambda and TTFT are solved together.
     The output is ``lambda x osl``, and never more than the prefill instances can feed.
     """
-    P: dict[float, tuple[float, int]] = {}
-    psize = np.broadcast_to(pev.chips, np.shape(pev.in_tps_instance))
-    pr = np.where(pok, np.asarray(pev.in_tps_instance), -np.inf)
-    for c in np.unique(psize[np.isfinite(pr)]):
-        masked = np.where(psize == c, pr, -np.inf)
-        i = int(np.argmax(masked))
-        P[float(c)] = (float(masked.flat[i]), i)
+    P = _best_by_size(pev, pok, np.asarray(pev.in_tps_instance))
     dsize = np.broadcast_to(dev.chips, np.shape(dev.tpot_s))
     tpot = np.where(dok, np.asarray(dev.tpot_s), np.inf)
     ncol = tpot.shape[1]
