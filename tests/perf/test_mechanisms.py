@@ -227,3 +227,46 @@ def test_mdl_queue_by_hand():
     assert float(mg1_p99_wait(0.5, 2.0, 0.0)) == pytest.approx(2.0 * math.log(50) / x, rel=1e-3)
     # more load, longer wait
     assert float(mg1_p99_wait(0.8, 1.0, 0.0)) > float(mg1_p99_wait(0.5, 1.0, 0.0))
+
+
+def test_prefill_first_engine_cycle_by_hand():
+    """An engine that never mixes prompts into decode steps (``mixed_chunk`` False): per request life the
+    instance prefills the batch's prompts in prefill-only batches at its batched rate X and decodes osl
+    tokens, so out tokens/s = batch x osl / (batch x isl / X + osl x step_decode); in a closed loop of
+    fixed-length requests sent at once (waves) TTFT is the mean wait through the burst."""
+    from suanli.perf.serving import evaluate
+
+    hw = h200(request_us=0.0)
+    dt = Dtypes.of("fp8")
+    batch, isl, osl = 64.0, 2000.0, 500.0
+    cap = float(hw.serving.get("max_prefill_tokens", 16384))
+    dec = step_time(hw, LLAMA70, dt, decode_seqs=batch, q=1.0, ctx=isl + osl / 2, tp=8)
+    pre = step_time(hw, LLAMA70, dt, prefill_tokens=min(batch * isl, cap), prefill_len=isl, tp=8)
+    x = min(batch * isl, cap) / float(pre.total)            # prefill tokens/s of the instance
+    t_pf = batch * isl / x
+    want = batch * osl / (t_pf + osl * float(dec.total))
+    kw = dict(tp=8, batch=batch, isl=isl, osl=osl, mode="mixed")
+    sep = evaluate(hw, LLAMA70, dt, mixed_chunk=False, **kw)
+    assert float(sep.out_tps_instance) == pytest.approx(want, rel=1e-9)
+    waves = evaluate(hw, LLAMA70, dt, mixed_chunk=False, waves=True, **kw)
+    assert float(waves.out_tps_instance) == pytest.approx(want, rel=1e-9)   # the same cycle
+    assert float(waves.ttft_s) == pytest.approx(0.5 * (t_pf + float(pre.total)), rel=1e-9)
+    assert float(waves.tpot_s) == pytest.approx(float(dec.total) + 0.5 * t_pf / osl, rel=1e-9)
+    # without waves the pauses fall on every token: TPOT is the cycle over osl
+    assert float(sep.tpot_s) == pytest.approx((t_pf + osl * float(dec.total)) / osl, rel=1e-9)
+    # a mixing engine's steps carry the prompt tokens instead; waves change nothing there
+    mixed = evaluate(hw, LLAMA70, dt, **kw)
+    assert float(evaluate(hw, LLAMA70, dt, waves=True, **kw).ttft_s) == pytest.approx(float(mixed.ttft_s))
+
+
+def test_mixed_chunk_comes_from_the_request_else_the_engine(catalog):
+    from dataclasses import replace
+
+    from suanli.perf.search import Request, engine_limits, prepare
+
+    req = Request(hardware="h200-sxm", model="llama-3.1-70b", chips=8, engine="sglang")
+    lim = engine_limits(prepare(catalog, req), req)
+    assert lim["mixed_chunk"] is True and lim["source"]["mixed_chunk"] == "engine:sglang"
+    req2 = replace(req, mixed_chunk=False)
+    lim2 = engine_limits(prepare(catalog, req2), req2)
+    assert lim2["mixed_chunk"] is False and lim2["source"]["mixed_chunk"] == "request"

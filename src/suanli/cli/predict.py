@@ -42,6 +42,9 @@ LENGTHS = typer.Option(None, "--lengths", help="CSV of requests (columns isl,osl
 MAX_BATCH = typer.Option(None, "--max-batch-per-rank", help="Engine cap on sequences per rank (default: the engine's).")
 MAX_TOKENS = typer.Option(None, "--max-num-tokens", help="Engine cap on tokens per step per rank (default: the engine's).")
 CHUNKED = typer.Option(None, "--chunked-prefill/--no-chunked-prefill", help="Chunked prefill (default: the engine's).")
+MIXED = typer.Option(None, "--mixed-chunk/--no-mixed-chunk",
+                     help="Prompt chunks ride in decode steps; --no-mixed-chunk: prompts run first in prefill-only "
+                          "batches and decoding waits (default: the engine's profile).")
 MAX_SEQ = typer.Option(None, "--max-seq-len", help="Engine cap on input + output tokens of one request.")
 
 
@@ -126,7 +129,8 @@ def _show(pred: Any, title: str) -> None:
         console.print("[bold]engine limits[/]: " + ", ".join(f"{k} {fmt(lim[k]) if not isinstance(lim[k], bool) else lim[k]}"
                                                             f" ({src.get(k, '')})"
                                                             for k in ("max_batch_per_rank", "max_num_tokens",
-                                                                      "chunked_prefill")), highlight=False)
+                                                                      "chunked_prefill", "mixed_chunk")
+                                                            if k in lim), highlight=False)
     cfg = ", ".join(f"{k}={fmt(c[k])}" for k in ("tp", "pp", "ep", "dp", "instances", "batch_per_chip", "accept_length")
                     if k in c)
     console.print(f"[bold]configuration[/]: {cfg}; dtypes {c.get('dtypes')}; system {c.get('system')}")
@@ -164,7 +168,7 @@ def serve(
     ep: Optional[int] = EP, dp: Optional[int] = DP, spec_decode: Optional[str] = SPEC,
     isl_cv: float = ISL_CV, osl_cv: float = OSL_CV, osl_max: Optional[float] = OSL_MAX,
     lengths: Optional[Path] = LENGTHS, max_batch_per_rank: Optional[int] = MAX_BATCH,
-    max_num_tokens: Optional[int] = MAX_TOKENS, chunked_prefill: Optional[bool] = CHUNKED,
+    max_num_tokens: Optional[int] = MAX_TOKENS, chunked_prefill: Optional[bool] = CHUNKED, mixed_chunk: Optional[bool] = MIXED,
     max_seq_len: Optional[int] = MAX_SEQ,
     perf_params: Optional[Path] = PARAMS, catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION,
 ) -> None:
@@ -200,7 +204,7 @@ def serve(
                    arrival_rate=arrival_rate,
                    **_lengths(lengths, dict(isl=isl, osl=osl, isl_cv=isl_cv, osl_cv=osl_cv, osl_max=osl_max)),
                    max_batch_per_rank=max_batch_per_rank, max_num_tokens=max_num_tokens,
-                   chunked_prefill=chunked_prefill, max_seq_len=max_seq_len)
+                   chunked_prefill=chunked_prefill, mixed_chunk=mixed_chunk, max_seq_len=max_seq_len)
     isl, osl = req.isl, req.osl
     pred = predict_serve(cat, req, params=params)
     if json_out:
@@ -235,7 +239,7 @@ def prefill(
     ttft_slo_ms: Optional[float] = typer.Option(None, "--ttft-slo-ms", help="Time-to-first-token limit."),
     system: Optional[str] = SYSTEM, engine: Optional[str] = ENGINE, tp: Optional[int] = TP, pp: Optional[int] = PP,
     ep: Optional[int] = EP, dp: Optional[int] = DP, perf_params: Optional[Path] = PARAMS,
-    isl_cv: float = ISL_CV, max_num_tokens: Optional[int] = MAX_TOKENS, chunked_prefill: Optional[bool] = CHUNKED,
+    isl_cv: float = ISL_CV, max_num_tokens: Optional[int] = MAX_TOKENS, chunked_prefill: Optional[bool] = CHUNKED, mixed_chunk: Optional[bool] = MIXED,
     max_seq_len: Optional[int] = MAX_SEQ,
     catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION,
 ) -> None:
@@ -252,7 +256,7 @@ def prefill(
     _phase("prefill", hardware=hardware, model=model, chips=chips, isl=isl, osl=1.0, weight_dtype=weight_dtype,
            act_dtype=act_dtype, kv_dtype=kv_dtype, batch_per_chip=batch_per_chip, ttft_slo_ms=ttft_slo_ms,
            system=system, engine=engine, tp=tp, pp=pp, ep=ep, dp=dp, perf_params=perf_params, catalog=catalog,
-           isl_cv=isl_cv, max_num_tokens=max_num_tokens, chunked_prefill=chunked_prefill, max_seq_len=max_seq_len,
+           isl_cv=isl_cv, max_num_tokens=max_num_tokens, chunked_prefill=chunked_prefill, mixed_chunk=mixed_chunk, max_seq_len=max_seq_len,
            json_out=json_out)
 
 
@@ -300,7 +304,7 @@ def pareto_cmd(
     system: Optional[str] = SYSTEM, engine: Optional[str] = ENGINE, spec_decode: Optional[str] = SPEC,
     isl_cv: float = ISL_CV, osl_cv: float = OSL_CV, osl_max: Optional[float] = OSL_MAX,
     lengths: Optional[Path] = LENGTHS, max_batch_per_rank: Optional[int] = MAX_BATCH,
-    max_num_tokens: Optional[int] = MAX_TOKENS, chunked_prefill: Optional[bool] = CHUNKED,
+    max_num_tokens: Optional[int] = MAX_TOKENS, chunked_prefill: Optional[bool] = CHUNKED, mixed_chunk: Optional[bool] = MIXED,
     max_seq_len: Optional[int] = MAX_SEQ,
     perf_params: Optional[Path] = PARAMS, catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION,
 ) -> None:
@@ -322,7 +326,7 @@ def pareto_cmd(
                    engine=engine, spec_decode=spec_decode,
                    **_lengths(lengths, dict(isl=isl, osl=osl, isl_cv=isl_cv, osl_cv=osl_cv, osl_max=osl_max)),
                    max_batch_per_rank=max_batch_per_rank, max_num_tokens=max_num_tokens,
-                   chunked_prefill=chunked_prefill, max_seq_len=max_seq_len)
+                   chunked_prefill=chunked_prefill, mixed_chunk=mixed_chunk, max_seq_len=max_seq_len)
     curve = pareto(cat, req, params=params)
     if json_out:
         print_json(curve.to_dict())

@@ -307,8 +307,10 @@ def domestic_basis_md(report: ValidationReport, packaged: Any,
         else:
             how = ("fitted on the stack's serving rows" if acc.stack in ("cuda", "rocm", "cann")
                    else "an estimate: no serving fit for this stack")
+            step = (f" with a host cost of {float(mat['step_overhead_ms']):.3g} ms per decode step"
+                    if mat.get("step_overhead_ms") is not None else "")
             rest = (f"the `{fam}` family's efficiencies and `maturity.{acc.stack}` = "
-                    f"{float(mat.get('value', 0.0)):.3g} ({how})") if mat else f"the `{fam}` family's efficiencies"
+                    f"{float(mat.get('value', 0.0)):.3g}{step} ({how})") if mat else f"the `{fam}` family's efficiencies"
         L.append(f"| {hw} | {acc.stack} | {len(done)} / {len(rs)} | {_fmt_pct(ins)} / {_fmt_pct(held_m)} | {rest} |")
     L.append("")
     return L

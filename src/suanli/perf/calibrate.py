@@ -9,6 +9,8 @@ parameter                                 rows it is fitted on
 ``maturity.cuda``                         serve/prefill/decode rows on CUDA chips
 ``maturity.rocm``                         ... on ROCm chips (AMD)
 ``maturity.cann``                         ... on CANN chips (Huawei Ascend)
+``maturity.cann.step_overhead_ms``        ... the same rows: host and launch cost per decode
+                                          step on CANN (prior 0.5 ms, the serving default)
 ``attn_scale.mla.<family>``               ... of MLA models on that hardware family (hopper,
                                           blackwell): multiplier on the published
                                           FlashMLA-class share ``mla_eff``. Ascend is held
@@ -60,6 +62,8 @@ FIT_PARAMS: tuple[FitParam, ...] = (
     FitParam("maturity.cuda", ("maturity", "cuda", "value"), 0.3, 1.2, 0.8, "CUDA serving rows"),
     FitParam("maturity.rocm", ("maturity", "rocm", "value"), 0.2, 1.2, 0.7, "ROCm serving rows"),
     FitParam("maturity.cann", ("maturity", "cann", "value"), 0.2, 1.2, 0.6, "CANN serving rows"),
+    FitParam("maturity.cann.step_overhead_ms", ("maturity", "cann", "step_overhead_ms"), 0.0, 50.0, 0.5,
+             "CANN serving rows: host and launch cost per decode step"),
     FitParam("attn_scale.mla.hopper", ("attn_scale", "by_family", "mla", "hopper"), 0.1, 1.5, 1.0,
              "MLA-model serving rows on Hopper (H100/H200/H20)"),
     FitParam("attn_scale.mla.blackwell", ("attn_scale", "by_family", "mla", "blackwell"), 0.1, 1.5, 1.0,

@@ -71,6 +71,7 @@ class Request:
     max_batch_per_rank: int | None = None   # engine cap on sequences per rank (None: the engine's profile)
     max_num_tokens: int | None = None       # engine cap on tokens per iteration per rank
     chunked_prefill: bool | None = None     # None: the engine's profile
+    mixed_chunk: bool | None = None         # prompt chunks ride in decode steps (None: the engine's profile)
     max_seq_len: int | None = None          # engine cap on input + output tokens of one request
     defaults: tuple[str, ...] = field(default=(), compare=False)  # set by the checks: the defaults applied
 
@@ -348,10 +349,20 @@ def request_lengths(req: Request) -> Lengths:
     return Lengths(req.isl, req.osl, req.isl_cv, req.osl_cv, req.osl_max)
 
 
+def closed_waves(req: Request) -> bool:
+    """A closed loop of fixed-length requests sent all at once (a benchmark at a fixed concurrency).
+
+    Such requests arrive, prefill and finish together, and each cycle repeats
+    (see :func:`~suanli.perf.serving.evaluate`, ``waves``).
+    """
+    return bool(req.concurrency) and not req.batch_per_chip and req.scenario == "fixed" \
+        and req.isl_cv == 0 and req.osl_cv == 0 and req.arrival_rate is None
+
+
 def engine_limits(ctx: Context, req: Request) -> dict[str, Any]:
     """Engine limits that apply: the request's, else the engine's profile, else the serving defaults.
 
-    Returns ``max_batch_per_rank``, ``max_num_tokens``, ``chunked_prefill`` and ``source``
+    Returns ``max_batch_per_rank``, ``max_num_tokens``, ``chunked_prefill``, ``mixed_chunk`` and ``source``
     (where each came from: ``request``, ``engine:<name>`` or ``default``).
     """
     sv = ctx.hw.serving
@@ -360,7 +371,8 @@ def engine_limits(ctx: Context, req: Request) -> dict[str, Any]:
     src: dict[str, str] = {}
     defaults = {"max_batch_per_rank": float(sv.get("max_batch_per_rank", 2048)),
                 "max_num_tokens": float(sv.get("max_num_tokens", 8192)),
-                "chunked_prefill": bool(sv.get("chunked_prefill", True))}
+                "chunked_prefill": bool(sv.get("chunked_prefill", True)),
+                "mixed_chunk": bool(sv.get("mixed_chunk", True))}
     for k, dflt in defaults.items():
         v = getattr(req, k)
         if v is not None:
@@ -436,7 +448,8 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
     ev = evaluate(hw, m, dt, tp=b("tp"), pp=b("pp"), ep=b("ep"), dp=b("dp"), batch=grid, isl=req.isl,
                   osl=req.osl, mode=mode, draft=draft, lengths=lengths,
                   accept_p=req.accept_p if req.accept_p is not None else spec_acceptance(req.spec_decode, sv),
-                  max_num_tokens=lim["max_num_tokens"], chunked_prefill=bool(lim["chunked_prefill"]))
+                  max_num_tokens=lim["max_num_tokens"], chunked_prefill=bool(lim["chunked_prefill"]),
+                  mixed_chunk=bool(lim["mixed_chunk"]), waves=closed_waves(req))
     if req.concurrency and req.batch_per_chip is None:
         # fewer requests in flight than instances: the others idle, and tokens/s per chip counts them
         if split_concurrency and mode != "prefill":

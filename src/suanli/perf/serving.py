@@ -154,6 +154,8 @@ def evaluate(
     lengths: Lengths | None = None,
     max_num_tokens: Any = None,
     chunked_prefill: bool = True,
+    mixed_chunk: bool = True,
+    waves: bool = False,
 ) -> Evaluation:
     """Throughput and latency of arrays of configurations (see the module docstring).
 
@@ -166,6 +168,19 @@ def evaluate(
     ``max_num_tokens`` is the engine's prompt chunk per step (default
     ``serving.max_num_tokens``); with ``chunked_prefill`` False a prompt is
     prefilled whole.
+
+    ``mixed_chunk`` False (``mixed`` mode): the engine never puts prompt tokens into a
+    decode step (SGLang without ``--enable-mixed-chunk``, and always with speculative
+    decoding). Waiting prompts run first, in prefill-only batches of at most
+    ``serving.max_prefill_tokens`` per attention-DP group, and decoding stops meanwhile. In
+    one request's life the instance prefills the ``batch`` prompts in flight, ``T_pf =
+    batch x isl / X`` seconds at its batched prefill rate ``X``, and decodes ``osl``
+    tokens, so output tokens/s = ``batch x osl / (T_pf + osl x TPOT_decode)``.
+    ``waves`` (a closed loop of fixed-length requests all sent at once): the requests
+    arrive, prefill and finish together, and every cycle repeats. TTFT is then the mean
+    wait through the burst, ``(T_pf + one batch) / 2``, and TPOT the decode step plus the
+    rest of the burst spread over the output; without waves the prefill pauses fall on
+    every token (TPOT = the cycle over ``osl``) and TTFT is one prompt's prefill.
     """
     tp, pp, ep, dp, batch = (_a(x) for x in (tp, pp, ep, dp, batch))
     isl, osl, draft = _a(isl), _a(osl), _a(draft)
@@ -198,7 +213,8 @@ def evaluate(
     if not L.fixed:
         # attention-DP ranks hold their own requests and wait for the busiest one at the all-to-all
         ctx = ctx * np.where(dp > 1, L.rank_imbalance(micro / dp, dp), 1.0)
-    pre_tok = micro * isl * a / np.maximum(osl, 1.0) if mode == "mixed" else 0.0
+    mix = mode == "mixed" and mixed_chunk
+    pre_tok = micro * isl * a / np.maximum(osl, 1.0) if mix else 0.0
     st = step_time(hw, m, dtypes, decode_seqs=micro, q=1.0 + draft, ctx=ctx, prefill_tokens=pre_tok,
                    prefill_len=span, tp=tp, dp=dp, ep=ep, pp=pp, serving=serving)
     step_s = st.total
@@ -208,6 +224,17 @@ def evaluate(
         st1 = step_time(hw, m, dtypes, decode_seqs=micro, q=1.0, ctx=ctx, tp=tp, dp=dp, ep=ep, pp=pp,
                         serving=serving, step_overhead=False)
         step_s = step_s + draft * (st1.compute + st1.memory + st1.overhead) * (mtp_layers + 0.5) / (m.layers / pp)
+    burst = None
+    if mode == "mixed" and not mixed_chunk:
+        # prompts in prefill-only batches: the instance's batched prefill rate X (tokens/s)
+        per_batch = np.maximum(np.minimum(batch * isl, float(sv.get("max_prefill_tokens", 16384)) * dp), isl)
+        bst = step_time(hw, m, dtypes, prefill_tokens=per_batch / pp, prefill_len=span, tp=tp, dp=dp, ep=ep,
+                        pp=pp, serving=serving)
+        rate = per_batch / pp / bst.total
+        t_pf = batch * isl / rate                       # prefill time of one cycle's prompts
+        dec_s = step_s
+        step_s = step_s + t_pf * a / (pp * np.maximum(osl, 1.0))   # the cycle per decode step
+        burst = (t_pf, dec_s, pp * bst.total)
     tpot = pp * step_s / a
     out_tps = batch * a / (pp * step_s)
     in_tps = out_tps * isl / np.maximum(osl, 1.0)
@@ -222,6 +249,10 @@ def evaluate(
         return np.maximum(pp * prefill_s, np.ceil(prompt / chunk) * pp * step_s) + pp * step_s
 
     ttft = first_token(isl, pst.total)
+    if burst is not None and waves:
+        t_pf, dec_s, first = burst
+        ttft = 0.5 * (t_pf + first)
+        tpot = pp * dec_s / a + 0.5 * t_pf / np.maximum(osl, 1.0)
     ttft_long = None
     if np.any(_a(L.isl_cv) > 0):
         # p99 TTFT waits on the long prompts: prefill of a p99-length prompt
@@ -229,7 +260,10 @@ def evaluate(
         lst = step_time(hw, m, dtypes, prefill_tokens=long_isl * dp, prefill_len=long_isl, tp=tp, dp=dp, ep=ep,
                         pp=pp, serving=serving)
         ttft_long = first_token(long_isl, lst.total)
-    step_tokens = micro / dp * (1.0 + draft) + (pre_tok / dp if mode == "mixed" else 0.0)
+    step_tokens = micro / dp * (1.0 + draft) + (pre_tok / dp if mix else 0.0)
+    if burst is not None:       # a prefill-only batch holds activations for its prompt tokens
+        step_tokens = np.maximum(step_tokens, np.minimum(batch * isl, float(sv.get("max_prefill_tokens", 16384)) * dp)
+                                 / dp / pp)
     mem = memory_per_rank(m, dtypes, mem_gb=hw.mem_gb, seqs_per_rank=batch / dp, ctx=L.kv_tokens,
                           step_tokens=np.minimum(step_tokens, chunk), tp=tp, dp=dp, ep=ep, pp=pp, serving=sv,
                           mtp_layers=mtp_layers)
