@@ -270,3 +270,49 @@ def test_mixed_chunk_comes_from_the_request_else_the_engine(catalog):
     req2 = replace(req, mixed_chunk=False)
     lim2 = engine_limits(prepare(catalog, req2), req2)
     assert lim2["mixed_chunk"] is False and lim2["source"]["mixed_chunk"] == "request"
+
+
+def _eager(expert_us: float) -> HardwareSpec:
+    from dataclasses import replace
+
+    hw = h200(request_us=0.0)
+    return replace(hw, serving={**hw.serving, "expert_us": expert_us})
+
+
+def test_expert_dispatch_per_touched_expert_by_hand():
+    """An engine that loops over the routed experts pays ``expert_us`` per expert touched on the rank
+    per MoE layer: 16 tokens x top-8 of 256 experts touch 256 (1 - (31/32)^16) = 102.0 experts;
+    with no expert parallelism every rank runs all of them, 58 MoE layers x 102.0 x 30 us = 177.4 ms."""
+    dt = Dtypes.of("fp8")
+    kw = dict(decode_seqs=16, ctx=1000, tp=8)
+    base = step_time(h200(request_us=0.0), DSV3, dt, **kw)
+    eager = step_time(_eager(30.0), DSV3, dt, **kw)
+    touched = 256 * (1 - (1 - 8 / 256) ** 16)
+    assert touched == pytest.approx(101.96, abs=0.01)
+    assert 30e-6 * touched * 58 == pytest.approx(0.1774, abs=1e-4)
+    assert float(eager.overhead - base.overhead) == pytest.approx(30e-6 * touched * 58, rel=1e-9)
+    # with 8-way expert parallelism a rank holds 32 experts and touches an eighth of them
+    base8 = step_time(h200(request_us=0.0), DSV3, dt, **{**kw, "ep": 8})
+    eager8 = step_time(_eager(30.0), DSV3, dt,
+                       **{**kw, "ep": 8})
+    assert float(eager8.overhead - base8.overhead) == pytest.approx(30e-6 * touched / 8 * 58, rel=1e-9)
+    # a dense model has no experts to loop over
+    d0 = step_time(h200(request_us=0.0), LLAMA70, dt, **kw)
+    d1 = step_time(_eager(30.0), LLAMA70, dt, **kw)
+    assert float(d1.overhead) == pytest.approx(float(d0.overhead))
+
+
+def test_engine_without_expert_parallelism_searches_tp_and_pp_only(catalog):
+    """Chitu's profile has no expert parallelism: its MoE layouts are TP x PP (unless --ep is fixed)."""
+    from suanli.perf.search import Request, parallel_candidates, prepare
+
+    req = Request(hardware="h20", model="deepseek-v3", chips=16, engine="chitu")
+    ctx = prepare(catalog, req)
+    pc = parallel_candidates(ctx.hw, ctx.model, 16, req)
+    assert set(pc["ep"]) == {1.0} and set(pc["dp"]) == {1.0}
+    other = Request(hardware="h20", model="deepseek-v3", chips=16, engine="sglang")
+    pc2 = parallel_candidates(prepare(catalog, other).hw, ctx.model, 16, other)
+    assert max(pc2["ep"]) > 1
+    fixed = Request(hardware="h20", model="deepseek-v3", chips=16, engine="chitu", ep=16, dp=16)
+    pc3 = parallel_candidates(prepare(catalog, fixed).hw, ctx.model, 16, fixed)
+    assert set(pc3["ep"]) == {16.0}

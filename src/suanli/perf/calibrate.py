@@ -22,6 +22,9 @@ parameter                                 rows it is fitted on
 ``engines.chitu.layer_overhead_us``       ... of Chitu: host dispatch per layer per step
                                           (an eager PyTorch engine, no graph capture; prior
                                           103 us, the published eager-vs-graph gap)
+``engines.chitu.expert_us``               ... of Chitu's MoE rows: host dispatch per expert
+                                          touched per MoE layer (experts run one by one;
+                                          prior 35 us, five eager kernels)
 ========================================  ==========================================
 
 The fit minimises the soft-L1 loss of ``log(predicted / measured)`` with
@@ -75,6 +78,9 @@ FIT_PARAMS: tuple[FitParam, ...] = (
              "SGLang serving rows"),
     FitParam("engines.chitu.layer_overhead_us", ("engines", "chitu", "layer_overhead_us"), 0.0, 2000.0, 103.0,
              "Chitu serving rows (Ascend 910B2, MetaX): host dispatch per layer per step of an eager engine"),
+    FitParam("engines.chitu.expert_us", ("engines", "chitu", "expert_us"), 0.0, 500.0, 35.0,
+             "Chitu MoE serving rows (GLM-4.5-Air on 910B2, DeepSeek on MetaX): host dispatch per expert "
+             "touched per MoE layer of an engine that loops over the experts"),
 )
 
 

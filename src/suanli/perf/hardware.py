@@ -322,7 +322,8 @@ class HardwareSpec:
             comm=comm_p, attn_scale=ascale, attn_scale_prior=aprior,
             # an engine may state its own host cost per scheduling iteration (and, eager, per layer);
             # a chip calibrated on small-batch serving rows states its own (suanli calibrate), which wins
-            serving={**p["serving"], **{k: eng[k] for k in ("step_overhead_ms", "layer_overhead_us")
+            serving={**p["serving"], **{k: eng[k] for k in ("step_overhead_ms", "layer_overhead_us", "expert_us",
+                                                             "expert_parallel")
                                         if eng.get(k) is not None},
                      **({"step_overhead_ms": float(mat["step_overhead_ms"])}
                         if mat.get("step_overhead_ms") is not None else {})},

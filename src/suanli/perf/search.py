@@ -170,7 +170,11 @@ def parallel_candidates(hw: HardwareSpec, m: ModelShape, ranks: int, req: Reques
     tps = [req.tp] if req.tp else [t for t in POW2 if t <= min(ranks, m.heads) and t <= max(hw.domain_ranks, 1)]
     pps = [req.pp] if req.pp else [p for p in (1, 2, 4, 8) if p <= m.layers]
     moe = m.is_moe
-    if req.dp and (req.attn_dp or req.attn_dp is None):
+    # an engine without expert parallelism (its profile) splits experts by TP only, unless a layout is fixed
+    no_ep = moe and hw.serving.get("expert_parallel") is False and not (req.ep or req.dp)
+    if no_ep:
+        dps = [1]
+    elif req.dp and (req.attn_dp or req.attn_dp is None):
         dps = [req.dp]
     elif req.attn_dp is False or not moe:
         dps = [1]
@@ -186,7 +190,7 @@ def parallel_candidates(hw: HardwareSpec, m: ModelShape, ranks: int, req: Reques
                     continue
                 if req.ep:
                     eps = [req.ep]
-                elif not moe:
+                elif not moe or no_ep:
                     eps = [1]
                 elif d > 1:
                     eps = [t * d]
