@@ -19,17 +19,21 @@ def _row(i, family, kind="serve", measured=100.0, predicted=110.0, vendor="NVIDI
                      ape, False)
 
 
-def test_band_is_the_80th_percentile_of_log_errors_with_leave_one_out_coverage():
-    # ten rows, log errors 0.01 .. 0.10: the 80th percentile interpolates between 0.08 and 0.09
+def test_band_is_the_conformal_80_percent_quantile_with_leave_one_out_coverage():
+    # ten rows, log errors 0.01 .. 0.10: the conformal quantile is the ceil(0.8 x 11) = 9th smallest,
+    # 0.09 (the plain 80th percentile, 0.082, would sit between the 8th and 9th)
     errs = [0.01 * k for k in range(1, 11)]
     b = band_of(errs)
-    assert b["p80"] == pytest.approx(0.082)
-    assert b["high_pct"] == pytest.approx(math.exp(0.082) - 1, abs=1e-4)
-    assert b["low_pct"] == pytest.approx(math.exp(-0.082) - 1, abs=1e-4)
-    # without a row, the band of the other nine (their 80th percentile: 0.084 for the seven smallest
-    # removed, 0.078 and 0.074 for 0.08 and 0.09 removed, 0.074 for 0.10) holds only the seven smallest
-    assert b["coverage"] == pytest.approx(0.7)
+    assert b["p80"] == pytest.approx(0.09)
+    assert quantile(errs, 0.8) == pytest.approx(0.082)
+    assert b["high_pct"] == pytest.approx(math.exp(0.09) - 1, abs=1e-4)
+    assert b["low_pct"] == pytest.approx(math.exp(-0.09) - 1, abs=1e-4)
+    # without a row, the band of the other nine is their ceil(0.8 x 10) = 8th smallest: 0.09 when one of
+    # the eight smallest is removed (those eight are inside), 0.08 when 0.09 or 0.10 is (both outside)
+    assert b["coverage"] == pytest.approx(0.8)
     assert quantile([5.0], 0.8) == 5.0
+    # one row: the band is that row's error (the ceil(0.8 x 2) = 2nd smallest does not exist)
+    assert band_of([0.3])["p80"] == pytest.approx(0.3)
 
 
 def test_error_bands_use_out_of_group_predictions_and_name_the_widest():

@@ -294,7 +294,7 @@ class ErrorBand:
     group: str
     low: float | None = None
     high: float | None = None
-    p80: float | None = None         # 80th percentile of |ln(predicted / measured)| (sets low / high)
+    p80: float | None = None         # conformal 80% quantile of |ln(predicted / measured)| (sets low / high)
     coverage: float | None = None    # share of the group's held-out rows inside the band
     note: str | None = None          # why this band (e.g. the widest: no measurement of the family)
 
