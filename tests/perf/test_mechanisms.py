@@ -316,3 +316,23 @@ def test_engine_without_expert_parallelism_searches_tp_and_pp_only(catalog):
     fixed = Request(hardware="h20", model="deepseek-v3", chips=16, engine="chitu", ep=16, dp=16)
     pc3 = parallel_candidates(prepare(catalog, fixed).hw, ctx.model, 16, fixed)
     assert set(pc3["ep"]) == {16.0}
+
+
+def test_gemm_rows_to_full_rate_scale_with_flops_per_sm(catalog):
+    """matmul_m_half holds for the family's reference chip (H100 SXM: 989 BF16 TFLOPS on 132 SMs); the
+    H20 (148 TFLOPS on 78 SMs) does a quarter of the work per SM per cycle, so it reaches its full GEMM
+    rate at a quarter of the rows: 24 x (148 / 78) / (989 / 132) = 6.1."""
+    from suanli.perf.hardware import load_params
+
+    p = load_params(calibrated=False)
+    base = float(p["families"]["hopper"]["matmul_m_half"])
+    h100 = catalog.accelerator("h100-sxm").peak("bf16").value
+    h20 = catalog.accelerator("h20").peak("bf16").value
+    want = base * (h20 / 78) / (h100 / 132)
+    assert want == pytest.approx(base * 0.253, rel=0.02)
+    assert HardwareSpec.from_catalog(catalog, "h20").matmul_m_half == pytest.approx(want, rel=1e-9)
+    assert HardwareSpec.from_catalog(catalog, "h100-sxm").matmul_m_half == pytest.approx(base)
+    assert HardwareSpec.from_catalog(catalog, "h800-sxm").matmul_m_half == pytest.approx(base)   # same SMs, same peak
+    # a chip without a unit count keeps its family's value
+    assert HardwareSpec.from_catalog(catalog, "ascend-910c").matmul_m_half == pytest.approx(
+        float(p["families"]["ascend"]["matmul_m_half"]))

@@ -141,6 +141,33 @@ def attn_scales(params: dict, family: str) -> tuple[dict[str, float], tuple[str,
     return out, tuple(prior)
 
 
+def _m_half(params: dict, family: str, hardware: str, bf16_per_rank: float, base: float, catalog: Any) -> float:
+    """``matmul_m_half`` of one chip: the family's, scaled by the chip's tensor throughput per SM/CU.
+
+    A GEMM with few rows is held back by feeding the matrix units (each k-step streams a tile
+    of the other operand through the SM's shared memory for few multiply-adds), so the rows a
+    kernel needs to reach its full rate grow with the FLOP/s each unit can do. The family value
+    holds for its reference chip (``gemm_waves.m_half_reference``); a chip with a tenth of the
+    FLOP/s per SM (H20 against H100) reaches it at a tenth of the rows. No scaling without the
+    unit counts of both chips.
+    """
+    gw = params.get("gemm_waves") or {}
+    units = gw.get("units") or {}
+    ref = (gw.get("m_half_reference") or {}).get(family)
+    u, ur = units.get(hardware), units.get(ref) if ref else None
+    if not (u and ur and bf16_per_rank) or ref == hardware:
+        return base
+    try:
+        r = catalog.accelerator(ref)
+    except Exception:  # noqa: BLE001 - a catalog without the reference chip: the family value
+        return base
+    rb = r.peak("bf16").value or r.peak("fp16").value
+    if not rb:
+        return base
+    rb = rb / int(getattr(r, "devices_per_package", 1) or 1)
+    return base * (bf16_per_rank / float(u)) / (rb / float(ur))
+
+
 def _waves(params: dict, family: str, hardware: str) -> dict:
     """The GEMM tile shapes of ``family`` and the SM/CU count of ``hardware`` (``gemm_waves`` in hardware.yaml)."""
     gw = params.get("gemm_waves") or {}
@@ -311,7 +338,9 @@ class HardwareSpec:
         return cls(
             hardware=acc.id, family=fam, stack=acc.stack, vendor=acc.vendor, ranks_per_chip=rpc,
             peaks_tflops=peaks, mem_bw_tbps=acc.mem_bw_tbps.value / rpc, mem_gb=acc.mem_capacity_gb.value / rpc,
-            matmul_eff=dict(fd["matmul_eff"]), matmul_m_half=float(fd["matmul_m_half"]),
+            matmul_eff=dict(fd["matmul_eff"]),
+            matmul_m_half=(float(fd["matmul_m_half"]) if cal is not None and "matmul_m_half" in cal.params
+                           else _m_half(p, fam, acc.id, float(peaks["bf16"]), float(fd["matmul_m_half"]), catalog)),
             attn_eff=float(fd["attn_eff"]), mem_eff=float(fd["mem_eff"]), kernel_us=float(fd["kernel_us"]),
             mla_eff=float(fd["mla_eff"]) if fd.get("mla_eff") is not None else None,
             maturity=float(mat["value"]), engine_factor=float(eng.get("value", 1.0)),

@@ -344,6 +344,9 @@ def _phase_pred(ctx: Context, req: Request, ev: Evaluation, i: int, kind: str, c
                       search_ms=(time.perf_counter() - t0) * 1e3)
     band, warns = _band(ctx.params, ctx.hw, kind, req.engine)
     pred.warnings += [w for w in warns if w not in pred.warnings]
+    if ctx.model.is_moe and ctx.hw.serving.get("expert_parallel") is False and not (req.ep or req.dp):
+        pred.warnings.append(f"{req.engine}: its profile has no expert parallelism, so only TP x PP layouts "
+                             "were searched; give --ep/--dp to model a release that has it")
     _with_band(pred, band, metric)
     return pred
 
