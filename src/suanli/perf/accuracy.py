@@ -10,8 +10,8 @@ and the 5-fold errors are shown beside it.
 Error bands come from the leave-one-source-out errors of each hardware family
 and kind: the band is the conformal 80% quantile of ``|ln(predicted / measured)|``
 of the group (the ``ceil(0.8 (n + 1))``-th smallest of its ``n`` errors, so that
-a new row falls inside with probability at least 0.8), and its *coverage* is the share of the group's rows whose error falls
-inside the band computed without that row (an honest check that an "80% band"
+a new row falls inside with probability at least 0.8), and its *coverage* is the
+share of the group's rows whose error falls inside the band computed without that row (an honest check that an "80% band"
 holds about 80% of unseen rows). Families with fewer serving measurements than a
 band needs (4) carry the widest band of any group, and the prediction says so.
 

@@ -141,7 +141,7 @@ def attn_scales(params: dict, family: str) -> tuple[dict[str, float], tuple[str,
     return out, tuple(prior)
 
 
-def _m_half(params: dict, family: str, hardware: str, bf16_per_rank: float, base: float, catalog: Any) -> float:
+def _m_half(params: dict, family: str, units: int, bf16_per_rank: float, base: float, catalog: Any) -> float:
     """``matmul_m_half`` of one chip: the family's, scaled by the chip's tensor throughput per SM/CU.
 
     A GEMM with few rows is held back by feeding the matrix units (each k-step streams a tile
@@ -152,10 +152,9 @@ def _m_half(params: dict, family: str, hardware: str, bf16_per_rank: float, base
     unit counts of both chips.
     """
     gw = params.get("gemm_waves") or {}
-    units = gw.get("units") or {}
     ref = (gw.get("m_half_reference") or {}).get(family)
-    u, ur = units.get(hardware), units.get(ref) if ref else None
-    if not (u and ur and bf16_per_rank) or ref == hardware:
+    ur = (gw.get("units") or {}).get(ref) if ref else None
+    if not (units and ur and bf16_per_rank):
         return base
     try:
         r = catalog.accelerator(ref)
@@ -165,7 +164,7 @@ def _m_half(params: dict, family: str, hardware: str, bf16_per_rank: float, base
     if not rb:
         return base
     rb = rb / int(getattr(r, "devices_per_package", 1) or 1)
-    return base * (bf16_per_rank / float(u)) / (rb / float(ur))
+    return base * (bf16_per_rank / float(units)) / (rb / float(ur))
 
 
 def _waves(params: dict, family: str, hardware: str) -> dict:
@@ -335,12 +334,15 @@ class HardwareSpec:
         so = sysrec.scaleout_bw_unidir_gbps.value or 12.5
         if sysrec.scaleup_bw_unidir_gbps.is_estimate:
             estimates.append("scale-up bandwidth")
+        waves = _waves(p, fam, acc.id)
         return cls(
             hardware=acc.id, family=fam, stack=acc.stack, vendor=acc.vendor, ranks_per_chip=rpc,
             peaks_tflops=peaks, mem_bw_tbps=acc.mem_bw_tbps.value / rpc, mem_gb=acc.mem_capacity_gb.value / rpc,
             matmul_eff=dict(fd["matmul_eff"]),
+            # a chip calibrated for it has its own; else the family's, scaled to the chip's FLOP/s per SM
             matmul_m_half=(float(fd["matmul_m_half"]) if cal is not None and "matmul_m_half" in cal.params
-                           else _m_half(p, fam, acc.id, float(peaks["bf16"]), float(fd["matmul_m_half"]), catalog)),
+                           else _m_half(p, fam, waves["gemm_units"], float(peaks["bf16"]), float(fd["matmul_m_half"]),
+                                        catalog)),
             attn_eff=float(fd["attn_eff"]), mem_eff=float(fd["mem_eff"]), kernel_us=float(fd["kernel_us"]),
             mla_eff=float(fd["mla_eff"]) if fd.get("mla_eff") is not None else None,
             maturity=float(mat["value"]), engine_factor=float(eng.get("value", 1.0)),
@@ -358,7 +360,7 @@ class HardwareSpec:
                         if mat.get("step_overhead_ms") is not None else {})},
             estimates=tuple(dict.fromkeys(estimates)),
             warnings=tuple(warnings), calibration=cal, measured=tuple(measured),
-            **_waves(p, fam, acc.id),
+            **waves,
         )
 
     @classmethod

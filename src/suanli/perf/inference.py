@@ -35,7 +35,7 @@ import numpy as np
 
 from suanli.perf import comm
 from suanli.perf.hardware import HardwareSpec
-from suanli.perf.ops import Dtypes, ModelShape, Op, expected_experts, step_ops
+from suanli.perf.ops import Dtypes, ModelShape, Op, experts_touched_per_rank, step_ops
 
 BOTTLENECKS = ("compute", "memory", "communication", "overhead")
 
@@ -204,7 +204,7 @@ def step_time(
         # ... and, looping over the experts, each expert a step touches on this rank in every MoE layer
         e_us = float(hw.serving.get("expert_us", 0.0))
         if e_us and m.is_moe and m.moe_layers:
-            touched = np.minimum(expected_experts(m.experts, m.top_k, ds * _a(q) + pt) / ep, m.experts / ep)
+            touched = experts_touched_per_rank(m.experts, m.top_k, ds * _a(q) + pt, ep)
             overhead = overhead + e_us * 1e-6 * touched * m.moe_layers / pp
         # host work per request per step (scheduling, sampling, detokenisation): each
         # attention-DP rank runs its own scheduler over its share of the batch

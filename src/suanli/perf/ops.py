@@ -240,6 +240,15 @@ def expected_experts(experts: int, top_k: int, tokens: Any) -> np.ndarray:
     return experts * (1.0 - (1.0 - top_k / experts) ** np.maximum(t, 0.0))
 
 
+def experts_touched_per_rank(experts: int, top_k: int, tokens: Any, ep: Any, imbalance: Any = 1.0) -> np.ndarray:
+    """Distinct experts a step's ``tokens`` touch on one of ``ep`` expert-parallel ranks (at most its share).
+
+    ``imbalance`` scales the busiest rank's share over the even one.
+    """
+    ep = np.asarray(ep, dtype=float)
+    return np.minimum(expected_experts(experts, top_k, tokens) / ep * imbalance, experts / ep)
+
+
 @dataclass
 class Op:
     """One operator group's work on one rank in one step (arrays broadcast).
@@ -420,8 +429,7 @@ def step_ops(
                       tok_rank * (h + E) * ab * L_moe, rows=tok_rank, kernels=2 * L_moe))
         etp = group / ep                               # expert tensor parallelism
         lam = 1.0 + (imbalance - 1.0) * (1.0 - 1.0 / ep)
-        touched = expected_experts(E, k, tok_stage) / ep  # distinct experts on one rank
-        touched = np.minimum(touched * lam, E / ep)
+        touched = experts_touched_per_rank(E, k, tok_stage, ep, lam)  # distinct experts on the busiest rank
         ex_p = m.expert_params / etp
         tok_exp = tok_stage * k / ep * lam           # token-expert pairs on the busiest rank
         rows = tok_stage * k / E * lam

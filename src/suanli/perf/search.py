@@ -160,6 +160,11 @@ def prepare(catalog: Any, req: Request, params: dict | None = None) -> Context:
 
 
 # --------------------------------------------------------------------------- candidates
+def no_expert_parallel(hw: HardwareSpec, m: ModelShape, req: Request) -> bool:
+    """An MoE model on an engine whose profile has no expert parallelism, with no layout fixed by the request."""
+    return m.is_moe and hw.serving.get("expert_parallel") is False and not (req.ep or req.dp)
+
+
 def parallel_candidates(hw: HardwareSpec, m: ModelShape, ranks: int, req: Request) -> dict[str, np.ndarray]:
     """Arrays of (tp, pp, dp, ep) that fit ``ranks`` ranks, honouring the fixed ones in ``req``."""
     rows = []
@@ -170,8 +175,7 @@ def parallel_candidates(hw: HardwareSpec, m: ModelShape, ranks: int, req: Reques
     tps = [req.tp] if req.tp else [t for t in POW2 if t <= min(ranks, m.heads) and t <= max(hw.domain_ranks, 1)]
     pps = [req.pp] if req.pp else [p for p in (1, 2, 4, 8) if p <= m.layers]
     moe = m.is_moe
-    # an engine without expert parallelism (its profile) splits experts by TP only, unless a layout is fixed
-    no_ep = moe and hw.serving.get("expert_parallel") is False and not (req.ep or req.dp)
+    no_ep = no_expert_parallel(hw, m, req)   # experts split by TP only
     if no_ep:
         dps = [1]
     elif req.dp and (req.attn_dp or req.attn_dp is None):
@@ -344,7 +348,7 @@ def _phase_pred(ctx: Context, req: Request, ev: Evaluation, i: int, kind: str, c
                       search_ms=(time.perf_counter() - t0) * 1e3)
     band, warns = _band(ctx.params, ctx.hw, kind, req.engine)
     pred.warnings += [w for w in warns if w not in pred.warnings]
-    if ctx.model.is_moe and ctx.hw.serving.get("expert_parallel") is False and not (req.ep or req.dp):
+    if no_expert_parallel(ctx.hw, ctx.model, req):
         pred.warnings.append(f"{req.engine}: its profile has no expert parallelism, so only TP x PP layouts "
                              "were searched; give --ep/--dp to model a release that has it")
     _with_band(pred, band, metric)
@@ -667,6 +671,20 @@ def disagg_plan(pev: Evaluation, pok: np.ndarray, dev: Evaluation, dok: np.ndarr
     return top
 
 
+def _closed_loop_ttft(service_s: float, cap: float, concurrency: float, decode_s: float) -> float:
+    """TTFT of a closed loop: a prompt's service time plus the mean M/D/1 wait at the prefill
+    utilisation ``rho = lambda / cap``, with ``lambda = concurrency / (TTFT + decode_s)`` (a fixed point)."""
+    ttft = service_s
+    for _ in range(30):
+        rho = min(concurrency / (ttft + decode_s) / cap, 0.999)
+        new = service_s + rho * service_s / (2.0 * (1.0 - rho))
+        done = abs(new - ttft) < 1e-6 * max(ttft, 1e-9)
+        ttft = new
+        if done:
+            break
+    return ttft
+
+
 def disagg_plan_closed(pev: Evaluation, pok: np.ndarray, dev: Evaluation, dok: np.ndarray, chips: int,
                        isl: float, osl: float, concurrency: float) -> dict | None:
     """Best whole-instance split of ``chips`` for a fixed number of requests in flight (closed loop).
@@ -696,16 +714,7 @@ def disagg_plan_closed(pev: Evaluation, pok: np.ndarray, dev: Evaluation, dok: n
                     if not np.isfinite(t):
                         continue
                     cap = n_p * p_inst / max(isl, 1.0)           # requests/s the prefill instances can take
-                    s = isl / (n_p * p_inst)
-                    ttft = s
-                    for _ in range(30):
-                        lam = concurrency / (ttft + osl * t)
-                        rho = min(lam / cap, 0.999)
-                        new = s + rho * s / (2.0 * (1.0 - rho))
-                        if abs(new - ttft) < 1e-6 * max(ttft, 1e-9):
-                            ttft = new
-                            break
-                        ttft = new
+                    ttft = _closed_loop_ttft(isl / (n_p * p_inst), cap, concurrency, osl * t)
                     lam = min(concurrency / (ttft + osl * t), cap)
                     out = lam * osl / chips
                     if top is None or out > top["output_tps_per_chip"]:

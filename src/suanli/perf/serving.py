@@ -227,14 +227,15 @@ def evaluate(
     burst = None
     if mode == "mixed" and not mixed_chunk:
         # prompts in prefill-only batches: the instance's batched prefill rate X (tokens/s)
-        per_batch = np.maximum(np.minimum(batch * isl, float(sv.get("max_prefill_tokens", 16384)) * dp), isl)
+        packed = np.minimum(batch * isl, float(sv.get("max_prefill_tokens", 16384)) * dp)  # prompt tokens a batch packs
+        per_batch = np.maximum(packed, isl)
         bst = step_time(hw, m, dtypes, prefill_tokens=per_batch / pp, prefill_len=span, tp=tp, dp=dp, ep=ep,
                         pp=pp, serving=serving)
         rate = per_batch / pp / bst.total
         t_pf = batch * isl / rate                       # prefill time of one cycle's prompts
         dec_s = step_s
         step_s = step_s + t_pf * a / (pp * np.maximum(osl, 1.0))   # the cycle per decode step
-        burst = (t_pf, dec_s, pp * bst.total)
+        burst = (t_pf, dec_s, pp * bst.total, packed)
     tpot = pp * step_s / a
     out_tps = batch * a / (pp * step_s)
     in_tps = out_tps * isl / np.maximum(osl, 1.0)
@@ -250,7 +251,7 @@ def evaluate(
 
     ttft = first_token(isl, pst.total)
     if burst is not None and waves:
-        t_pf, dec_s, first = burst
+        t_pf, dec_s, first, _ = burst
         ttft = 0.5 * (t_pf + first)
         tpot = pp * dec_s / a + 0.5 * t_pf / np.maximum(osl, 1.0)
     ttft_long = None
@@ -262,8 +263,7 @@ def evaluate(
         ttft_long = first_token(long_isl, lst.total)
     step_tokens = micro / dp * (1.0 + draft) + (pre_tok / dp if mix else 0.0)
     if burst is not None:       # a prefill-only batch holds activations for its prompt tokens
-        step_tokens = np.maximum(step_tokens, np.minimum(batch * isl, float(sv.get("max_prefill_tokens", 16384)) * dp)
-                                 / dp / pp)
+        step_tokens = np.maximum(step_tokens, burst[3] / dp / pp)
     mem = memory_per_rank(m, dtypes, mem_gb=hw.mem_gb, seqs_per_rank=batch / dp, ctx=L.kv_tokens,
                           step_tokens=np.minimum(step_tokens, chunk), tp=tp, dp=dp, ep=ep, pp=pp, serving=sv,
                           mtp_layers=mtp_layers)
