@@ -142,17 +142,25 @@ def test_server_at_a_given_arrival_rate(catalog):
 def test_disagg_fixed_concurrency_sits_on_the_decode_instances(catalog):
     """A closed loop of C clients on a disaggregated deployment: all C requests are held by the
     decode instances (not spread over every chip), and the throughput obeys Little's law:
-    C requests each cycle through TTFT + osl x TPOT."""
+    C requests each cycle through TTFT + osl x TPOT. Fixed-length requests sent at once arrive in
+    waves: TTFT is the mean wait through the wave's prefill, (C + 1) prompts' service / 2."""
     C, isl, osl, chips = 64, 3500, 1500, 32
-    p = predict_serve(catalog, Request("ascend-910c", "deepseek-v3", chips=chips, isl=isl, osl=osl,
-                                       weight_dtype="int8", disagg=True, concurrency=C, scenario="fixed"))
-    cfg, m = p.config, p.metrics
-    assert cfg["batch_per_instance"] * cfg["decode_instances"] == pytest.approx(C)
-    cycle_s = m["ttft_ms"] / 1e3 + osl * m["tpot_ms"] / 1e3
-    assert m["output_tps_per_chip"] * chips == pytest.approx(C * osl / cycle_s, rel=1e-6)
-    # the prefill instances are not the bottleneck at this load, so TTFT is about one prompt's prefill
-    assert m["ttft_ms"] < 1e3 * isl / (cfg["prefill_instances"] * m["prefill_input_tps_per_chip"]
-                                       * cfg["prefill_chips"] / cfg["prefill_instances"]) * 2.0
+    for isl_cv in (0.0, 0.3):           # 0: waves; 0.3: lengths differ, the loop spreads out
+        p = predict_serve(catalog, Request("ascend-910c", "deepseek-v3", chips=chips, isl=isl, osl=osl,
+                                           weight_dtype="int8", disagg=True, concurrency=C, scenario="fixed",
+                                           isl_cv=isl_cv))
+        cfg, m = p.config, p.metrics
+        assert cfg["batch_per_instance"] * cfg["decode_instances"] == pytest.approx(C)
+        cycle_s = m["ttft_ms"] / 1e3 + osl * m["tpot_ms"] / 1e3
+        assert m["output_tps_per_chip"] * chips == pytest.approx(C * osl / cycle_s, rel=1e-6)
+        one_s = isl / (m["prefill_input_tps_per_chip"] * cfg["prefill_chips"])   # a prompt on all prefill chips
+        if isl_cv == 0.0:
+            assert m["ttft_ms"] / 1e3 == pytest.approx(0.5 * (C + 1) * one_s, rel=1e-6)
+            # the rest of the wave's prefill falls on the decode: TPOT = decode step + half the wave / osl
+            assert m["tpot_ms"] > p.metrics["step_ms"] / p.config["accept_length"]
+        else:
+            # the prefill instances are not the bottleneck at this load, so TTFT is about one prompt's prefill
+            assert m["ttft_ms"] / 1e3 < 2.0 * one_s
 
 
 def test_disagg_closed_loop_is_capped_by_prefill():
