@@ -384,3 +384,20 @@ def test_every_command_has_json_and_examples():
         opts = {o for p in cmd.params for o in getattr(p, "opts", [])}
         assert "--json" in opts, path
         assert "Examples" in (cmd.help or ""), path
+
+
+def test_predict_serve_fixed_scenario_waves(run_cli):
+    """--scenario fixed: a benchmark client holding --concurrency fixed-length requests sent at once. On a
+    disaggregated deployment the wave reaches the prefill chips together: TTFT = (C + 1) prompts' service / 2."""
+    C, isl = 128, 3500
+    args = ("predict", "serve", "-H", "ascend-910c", "-n", "16", "-m", "deepseek-v3", "--weight-dtype", "int4",
+            "--disagg", "--isl", str(isl), "--osl", "1500", "--concurrency", str(C), "--scenario", "fixed", "--json")
+    code, out, _ = run_cli(*args)
+    assert code == 0, out
+    d = json.loads(out)
+    m, c = d["metrics"], d["config"]
+    one_s = isl / (m["prefill_input_tps_per_chip"] * c["prefill_chips"])
+    assert m["ttft_ms"] / 1e3 == pytest.approx(0.5 * (C + 1) * one_s, rel=1e-6)
+    code, _, err = run_cli("predict", "serve", "-H", "ascend-910c", "-n", "16", "-m", "deepseek-v3",
+                           "--scenario", "fixed")
+    assert code == 2 and "needs a concurrency" in err

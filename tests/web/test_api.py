@@ -199,3 +199,22 @@ def test_static_assets_from_memory(client):
     assert client.get("/static/app.js", headers={"if-none-match": etag}).status_code == 304
     assert client.get("/static/../pyproject.toml").status_code == 404
     assert client.get("/static/nothing.js").status_code == 404
+
+
+def test_predict_serve_fixed_scenario(client, catalog):
+    """A benchmark client at a fixed concurrency: the API takes scenario 'fixed', answers as the Python
+    API does, holds the concurrency given; without a concurrency it is refused with the field named."""
+    import suanli
+
+    body = {"hardware": "h200-sxm", "model": "llama-3.1-70b", "chips": 8, "isl": 2048, "osl": 256,
+            "concurrency": 64, "scenario": "fixed"}
+    r = client.post("/api/v1/predict/serve", json=body)
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["config"]["scenario"] == "fixed"
+    assert d["config"]["batch_per_instance"] * d["config"]["instances"] == pytest.approx(64)
+    py = suanli.predict_serve("h200-sxm", "llama-3.1-70b", 8, isl=2048, osl=256, concurrency=64,
+                              scenario="fixed").to_dict()
+    assert _strip_timing(d) == _strip_timing(json.loads(json.dumps(py)))
+    bad = client.post("/api/v1/predict/serve", json={k: v for k, v in body.items() if k != "concurrency"})
+    assert bad.status_code in (400, 422) and "concurrency" in bad.text

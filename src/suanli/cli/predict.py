@@ -160,8 +160,10 @@ def serve(
     concurrency: Optional[float] = typer.Option(None, "--concurrency", help="Requests in flight across all chips."),
     disagg: bool = typer.Option(False, "--disagg", help="Prefill/decode disaggregation at the best P:D ratio."),
     scenario: Optional[str] = typer.Option(
-        None, "--scenario", help="offline (max throughput; SLOs on the mean) or server (Poisson arrivals; SLOs at p99). "
-                                 "Default: server when an SLO or --arrival-rate is given, else offline."),
+        None, "--scenario", help="offline (max throughput; SLOs on the mean), server (Poisson arrivals; SLOs at p99) "
+                                 "or fixed (a benchmark client holding --concurrency requests; fixed-length requests "
+                                 "sent at once move in waves). Default: server when an SLO or --arrival-rate is given, "
+                                 "else offline."),
     arrival_rate: Optional[float] = typer.Option(
         None, "--arrival-rate", help="Requests/s arriving across all chips (Poisson): p99 latencies at this load."),
     system: Optional[str] = SYSTEM, engine: Optional[str] = ENGINE, tp: Optional[int] = TP, pp: Optional[int] = PP,
@@ -191,11 +193,12 @@ def serve(
       suanli predict serve --hardware h200-sxm --chips 16 --model deepseek-v3 --ttft-slo-ms 2000 --tpot-slo-ms 50
       suanli predict serve -H h200-sxm -n 8 -m llama-3.1-70b --arrival-rate 20 --ttft-slo-ms 2000
       suanli predict serve -H ascend-910c -n 16 -m deepseek-v3 --weight-dtype int8 --disagg --json
+      suanli predict serve -H ascend-910c -n 16 -m deepseek-v3 --weight-dtype int4 --disagg --isl 3500 --osl 1500 --concurrency 384 --scenario fixed
       suanli predict serve -H b200 -n 8 -m deepseek-v3 --weight-dtype fp4 --isl 804 --osl 3736 --osl-cv 1.11 --osl-max 20000 --engine trt-llm --max-batch-per-rank 512
     """
     from suanli.perf.search import predict_serve
 
-    check_choice("--scenario", scenario.lower() if scenario else None, ("offline", "server"))
+    check_choice("--scenario", scenario.lower() if scenario else None, ("offline", "server", "fixed"))
     cat, params = _catalog(catalog), _params(perf_params)
     req = _request(cat, params, hardware=hardware, model=model, chips=chips, weight_dtype=weight_dtype,
                    act_dtype=act_dtype, kv_dtype=kv_dtype, ttft_slo_ms=ttft_slo_ms, tpot_slo_ms=tpot_slo_ms,

@@ -140,7 +140,8 @@ def resolve_scenario(scenario: str | None, *, slo_given: bool) -> tuple[str, boo
     s = str(scenario).strip().lower()
     if s not in ("offline", "server", "fixed"):
         raise SuanliError(f"unknown scenario {scenario!r}",
-                          hint="offline (max throughput) or server (Poisson arrivals, SLOs at p99)")
+                          hint="offline (max throughput), server (Poisson arrivals, SLOs at p99) or fixed "
+                               "(a benchmark client holding a given concurrency)")
     return s, False
 
 

@@ -552,6 +552,9 @@ def predict_phase(catalog: Any, req: Request, kind: str, *, params: dict | None 
 def predict_serve(catalog: Any, req: Request, *, params: dict | None = None) -> Prediction:
     """Best end-to-end serving configuration: max output tokens/s per chip under the SLOs."""
     t0 = time.perf_counter()
+    if req.scenario == "fixed" and not (req.concurrency or req.batch_per_chip):
+        raise SuanliError("the fixed scenario needs a concurrency (the requests a benchmark client keeps in flight)",
+                          hint="give --concurrency N (API: concurrency), or use the offline scenario for the best batch")
     ctx = prepare(catalog, req, params)
     if not req.disagg:
         ev, ok, n = _run(ctx, req, "mixed")

@@ -51,8 +51,10 @@ class PredictQuery(_Frozen):
     kv_dtype: Optional[KvDtype] = None
     system: Optional[Id] = None
     engine: Optional[Literal["trt-llm", "vllm", "sglang"]] = None
-    scenario: Optional[Literal["offline", "server"]] = Field(
-        None, description="offline or server (default: server when an SLO or arrival rate is given, else offline).")
+    scenario: Optional[Literal["offline", "server", "fixed"]] = Field(
+        None, description="offline, server, or fixed (a benchmark client holding `concurrency` requests; fixed-length "
+                          "requests sent at once move in waves). Default: server when an SLO or arrival rate is "
+                          "given, else offline.")
     ttft_slo_ms: Optional[Ms] = None
     tpot_slo_ms: Optional[Ms] = None
     concurrency: Optional[Annotated[float, Field(gt=0, le=1e7)]] = None
