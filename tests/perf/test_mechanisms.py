@@ -1,6 +1,7 @@
 """Serving mechanisms added for accuracy: each checked against hand arithmetic."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from suanli.perf.hardware import HardwareSpec
@@ -336,3 +337,20 @@ def test_gemm_rows_to_full_rate_scale_with_flops_per_sm(catalog):
     # a chip without a unit count keeps its family's value
     assert HardwareSpec.from_catalog(catalog, "ascend-910c").matmul_m_half == pytest.approx(
         float(p["families"]["ascend"]["matmul_m_half"]))
+
+
+def test_expert_gemm_rows_are_tokens_per_touched_expert():
+    """Each expert a step touches runs a GEMM over the tokens routed to it, at least one row.
+
+    256 experts, top 8 (DeepSeek-V3's routing), one token: it touches 8 experts, one row each (averaging
+    over all 256 experts would give 1/32 of a row). 4,096 tokens touch all 256: 4096 x 8 / 256 = 128 rows.
+    On an H200 a batch-1 step then streams the 8 experts' weights: memory-bound, not compute-bound."""
+    m = ModelShape("ds", layers=61, hidden=7168, heads=128, kv_heads=128, head_dim=128, vocab=129280,
+                   intermediate=18432, experts=256, top_k=8, moe_intermediate=2048, moe_layers=58,
+                   shared_experts=1)
+    for tokens, rows in ((1, 1.0), (4096, 128.0)):
+        ops = {o.name: o for o in step_ops(m, Dtypes.of("fp8"), seqs=np.asarray(float(tokens)), q=1.0,
+                                           ctx=np.asarray(1000.0), tp=8)}
+        assert float(np.asarray(ops["experts"].rows)) == pytest.approx(rows, rel=1e-6 if tokens == 1 else 1e-3)
+    st = step_time(h200(), m, Dtypes.of("fp8"), decode_seqs=1, ctx=1000, tp=8)
+    assert float(st.memory) > float(st.compute)

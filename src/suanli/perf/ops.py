@@ -432,7 +432,9 @@ def step_ops(
         touched = experts_touched_per_rank(E, k, tok_stage, ep, lam)  # distinct experts on the busiest rank
         ex_p = m.expert_params / etp
         tok_exp = tok_stage * k / ep * lam           # token-expert pairs on the busiest rank
-        rows = tok_stage * k / E * lam
+        # GEMM rows of one touched expert: the tokens routed to it (at least one; averaging over
+        # the untouched experts too would give a small batch a fraction of a row)
+        rows = tok_exp / np.maximum(touched, 1e-12)
         ops.append(Op("experts", "mm", 2 * tok_exp * ex_p * L_moe, touched * ex_p * wb * L_moe,
                       tok_exp * (2 * h + 3 * m.moe_intermediate / etp) * ab * L_moe,
                       rows=rows, kernels=3 * L_moe))
