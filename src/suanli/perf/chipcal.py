@@ -62,6 +62,10 @@ def apply_calibration(cal: Any, fd: dict, mat: dict, comm: dict) -> tuple[dict, 
     >>> fd, mat, comm = apply_calibration(cal, {"matmul_eff": {"any": 0.6}, "mem_eff": 0.8}, {"value": 0.5}, {})
     >>> fd["matmul_eff"], fd["mem_eff"], mat["value"]
     ({'any': 0.8, 'bf16': 0.8}, 0.7, 0.5)
+    >>> cal = ChipCalibration.model_validate({"hardware": "x", "source": "s", "date": "2026-12-01",
+    ...     "basis": "serving", "rows": 5, "params": {"maturity": {"value": 0.4, "rows": 5}}})
+    >>> apply_calibration(cal, {}, {"value": 0.5, "step_overhead_ms": 6.0}, {})[1]["step_overhead_ms"]
+    6.0
     """
     fd = dict(fd)
     fd["matmul_eff"] = dict(fd.get("matmul_eff") or {})
@@ -81,7 +85,8 @@ def apply_calibration(cal: Any, fd: dict, mat: dict, comm: dict) -> tuple[dict, 
         elif name == "allreduce_latency_us":
             comm["allreduce_latency_us"] = {k: v for k in (comm.get("allreduce_latency_us") or {"switched": 0})}
         elif name == "maturity":
-            mat = {"value": v, "from": f"calibrated: {cal.source} ({cal.date})"}
+            # the chip's own maturity; what it does not fit (the stack's host cost per step) stays the stack's
+            mat = {**mat, "value": v, "from": f"calibrated: {cal.source} ({cal.date})"}
     if "step_overhead_ms" in cal.params:  # the chip's host cost per decode step: read by HardwareSpec.serving
         mat = {**mat, "step_overhead_ms": float(cal.params["step_overhead_ms"].value)}
     if effs and "any" not in {n.split(".", 1)[1] for n in cal.params if n.startswith("matmul_eff.")}:
