@@ -230,8 +230,13 @@ def test_held_parameter_stays_at_its_prior(catalog):
     res = calibrate(rows, catalog, source="synthetic", hold=("step_overhead_ms",))
     assert set(res.values) == {"maturity"}
     assert any("step_overhead_ms held at its prior (asked)" in n for n in res.notes)
-    # the maturity alone absorbs the missing overhead: lower than the truth, never above it
-    assert res.values["maturity"] < truth["maturity"]
+    # the held cost per step is the stack's packaged one; the maturity alone absorbs the difference
+    # to the truth: a held cost above the truth leaves less time for the rest (a higher maturity)
+    from suanli.perf.hardware import load_params
+
+    held = float(load_params()["maturity"]["cann"]["step_overhead_ms"])
+    assert held != truth["step_overhead_ms"]
+    assert (res.values["maturity"] > truth["maturity"]) == (held > truth["step_overhead_ms"])
 
 
 def test_group_config_holds_one_run_out_together(catalog):

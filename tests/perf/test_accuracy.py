@@ -75,7 +75,7 @@ def test_parameters_without_rows_are_not_fitted(catalog):
              "value": "3000", "engine": "vllm"}]
     names = {fp.name for fp in C.informed(rows, catalog)}
     assert "maturity.cuda" in names and "engines.vllm.request_us" in names
-    assert "maturity.cann" not in names and "engines.sglang.request_us" not in names
+    assert "maturity.cann" not in names and "engines.trt-llm.request_us" not in names
 
 
 def test_report_headline_is_leave_one_source_out():
