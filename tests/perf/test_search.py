@@ -200,3 +200,17 @@ def test_ascend_group_inside_one_package_uses_the_die_link(catalog):
 
     hw = HardwareSpec.from_catalog(catalog, "ascend-910c", system="atlas-800-a3")
     assert float(comm._link_share(hw, 2.0)) == 1.0
+
+
+def test_fixed_concurrency_beyond_the_engine_cap_warns(catalog):
+    """More requests in flight than the engine runs at once: the rest queue, and the prediction says how many."""
+    p = predict_serve(catalog, Request("h200-sxm", "llama-3.1-70b", chips=8, isl=1024, osl=1024,
+                                       concurrency=100000, scenario="fixed"))
+    running = p.config["batch_per_instance"] * p.config["instances"]
+    per_rank = p.config["engine_limits"]["max_batch_per_rank"]
+    assert running <= per_rank * p.config["dp"] * p.config["pp"] * p.config["instances"]
+    warn = [w for w in p.warnings if "wait in its queue" in w]
+    assert warn and f"{100000 - running:,.0f}" in warn[0]
+    q = predict_serve(catalog, Request("h200-sxm", "llama-3.1-70b", chips=8, isl=1024, osl=1024,
+                                       concurrency=64, scenario="fixed"))
+    assert not [w for w in q.warnings if "wait in its queue" in w]

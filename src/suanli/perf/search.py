@@ -360,6 +360,15 @@ def request_lengths(req: Request) -> Lengths:
     return Lengths(req.isl, req.osl, req.isl_cv, req.osl_cv, req.osl_max)
 
 
+def _queued_warning(pred: Prediction, req: Request, running: float) -> None:
+    """Say so when a fixed concurrency exceeds what the engine runs at once (the rest queue)."""
+    if req.concurrency and not req.batch_per_chip and running < req.concurrency - 0.5:
+        pred.warnings.append(
+            f"{running:,.0f} of the {req.concurrency:,.0f} requests in flight run at once (the engine's "
+            f"max_batch_per_rank over the instances); the other {req.concurrency - running:,.0f} wait in its "
+            "queue, and that wait is not in the TTFT shown")
+
+
 def closed_waves(req: Request) -> bool:
     """A closed loop of fixed-length requests sent all at once (a benchmark at a fixed concurrency).
 
@@ -571,6 +580,7 @@ def predict_serve(catalog: Any, req: Request, *, params: dict | None = None) -> 
             raise SuanliError(f"no configuration meets the SLOs given ({_slo_text(req)})",
                               hint="relax --ttft-slo-ms / --tpot-slo-ms, add chips or lower precision")
         pred = _phase_pred(ctx, req, ev, i, "serve", req.chips, n, t0, "output_tps_per_chip")
+        _queued_warning(pred, req, float(pred.config["batch_per_instance"]) * float(pred.config["instances"]))
         if ev.server is not None:
             _server_metrics(pred, ev, i)
         if req.arrival_rate:
@@ -628,6 +638,8 @@ def predict_serve(catalog: Any, req: Request, *, params: dict | None = None) -> 
                        prefill_instances=plan["prefill_instances"], decode_instances=plan["decode_instances"],
                        fleet_prefill_share=float(fleet["prefill_share"]),
                        prefill={k: pcfg[k] for k in ("tp", "pp", "ep", "dp", "batch", "ttft_ms")})
+    if closed:
+        _queued_warning(pred, req, float(pred.config["batch_per_instance"]) * plan["decode_instances"])
     pred.bottleneck["prefill"] = pev.step.bottleneck_name(ip)
     pred.shares["prefill"] = {k: round(v, 4) for k, v in pev.step.shares(ip).items()}
     if pred.error_band:
