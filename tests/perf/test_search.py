@@ -142,7 +142,7 @@ def test_server_at_a_given_arrival_rate(catalog):
 def test_disagg_fixed_concurrency_sits_on_the_decode_instances(catalog):
     """A closed loop of C clients on a disaggregated deployment: all C requests are held by the
     decode instances (not spread over every chip), and the throughput obeys Little's law:
-    C requests each cycle through TTFT + osl x TPOT. Fixed-length requests sent at once arrive in
+    C requests each cycle through TTFT + (osl - 1) x TPOT. Fixed-length requests sent at once arrive in
     waves: TTFT is the mean wait through the wave's prefill, (C + 1) prompts' service / 2."""
     C, isl, osl, chips = 64, 3500, 1500, 32
     for isl_cv in (0.0, 0.3):           # 0: waves; 0.3: lengths differ, the loop spreads out
@@ -151,7 +151,7 @@ def test_disagg_fixed_concurrency_sits_on_the_decode_instances(catalog):
                                            isl_cv=isl_cv))
         cfg, m = p.config, p.metrics
         assert cfg["batch_per_instance"] * cfg["decode_instances"] == pytest.approx(C)
-        cycle_s = m["ttft_ms"] / 1e3 + osl * m["tpot_ms"] / 1e3
+        cycle_s = m["ttft_ms"] / 1e3 + (osl - 1) * m["tpot_ms"] / 1e3
         assert m["output_tps_per_chip"] * chips == pytest.approx(C * osl / cycle_s, rel=1e-6)
         one_s = isl / (m["prefill_input_tps_per_chip"] * cfg["prefill_chips"])   # a prompt on all prefill chips
         if isl_cv == 0.0:

@@ -213,6 +213,10 @@ def test_predict_serve_fixed_scenario(client, catalog):
     d = r.json()
     assert d["config"]["scenario"] == "fixed"
     assert d["config"]["batch_per_instance"] * d["config"]["instances"] == pytest.approx(64)
+    # Little's law for a closed loop: 64 clients each cycle through TTFT and 255 more tokens
+    m = d["metrics"]
+    cycle_s = (m["ttft_ms"] + 255 * m["tpot_ms"]) / 1e3
+    assert m["output_tps_per_chip"] * 8 == pytest.approx(64 * 256 / cycle_s, rel=1e-6)
     py = suanli.predict_serve("h200-sxm", "llama-3.1-70b", 8, isl=2048, osl=256, concurrency=64,
                               scenario="fixed").to_dict()
     assert _strip_timing(d) == _strip_timing(json.loads(json.dumps(py)))

@@ -470,6 +470,14 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
                   accept_p=req.accept_p if req.accept_p is not None else spec_acceptance(req.spec_decode, sv),
                   max_num_tokens=lim["max_num_tokens"], chunked_prefill=bool(lim["chunked_prefill"]),
                   mixed_chunk=bool(lim["mixed_chunk"]), waves=closed_waves(req))
+    if req.concurrency and req.batch_per_chip is None and mode == "mixed":
+        # a closed loop: each client cycles through its TTFT and osl - 1 more tokens, so an instance
+        # completes batch / (TTFT + (osl - 1) TPOT) requests/s (Little's law); the steps' own rate
+        # assumes every request in flight decodes, while those waiting for their first token do not
+        cycle = np.asarray(ev.ttft_s) + np.maximum(req.osl - 1.0, 0.0) * np.asarray(ev.tpot_s)
+        closed = np.asarray(grid) * req.osl / np.maximum(cycle, 1e-12)
+        ev.out_tps_instance = np.minimum(ev.out_tps_instance, closed)
+        ev.in_tps_instance = ev.out_tps_instance * req.isl / max(req.osl, 1.0)
     if req.concurrency and req.batch_per_chip is None:
         # fewer requests in flight than instances: the others idle, and tokens/s per chip counts them
         if split_concurrency and mode != "prefill":
@@ -707,9 +715,9 @@ def disagg_plan_closed(pev: Evaluation, pok: np.ndarray, dev: Evaluation, dok: n
     """Best whole-instance split of ``chips`` for a fixed number of requests in flight (closed loop).
 
     The ``concurrency`` requests sit on the ``n_d`` decode instances (column ``n_d - 1`` of the
-    decode grid, see ``_run(split_concurrency=True)``); each client waits TTFT for its prompt and
-    then ``osl`` tokens at the decode TPOT, so the deployment delivers
-    ``lambda = concurrency / (TTFT + osl x TPOT)`` requests/s. TTFT is a prompt's service time on
+    decode grid, see ``_run(split_concurrency=True)``); each client waits TTFT for its prompt (and
+    first token) and then ``osl - 1`` tokens at the decode TPOT, so the deployment delivers
+    ``lambda = concurrency / (TTFT + (osl - 1) x TPOT)`` requests/s. TTFT is a prompt's service time on
     the prefill instances, ``isl / (n_p P)``, plus the mean M/D/1 wait at their utilisation
     ``rho = lambda isl / (n_p P)`` (``rho S / (2 (1 - rho))``); lambda and TTFT are solved together.
     The output is ``lambda x osl``, and never more than the prefill instances can feed.
@@ -723,6 +731,7 @@ def disagg_plan_closed(pev: Evaluation, pok: np.ndarray, dev: Evaluation, dok: n
     where this gives 12.2 s and 13.2 s and one prompt's service 0.1 s.
     """
     P = _best_by_size(pev, pok, np.asarray(pev.in_tps_instance))
+    rest = max(osl - 1.0, 0.0)                  # tokens after the first, at the decode TPOT
     dsize = np.broadcast_to(dev.chips, np.shape(dev.tpot_s))
     tpot = np.where(dok, np.asarray(dev.tpot_s), np.inf)
     ncol = tpot.shape[1]
@@ -744,11 +753,11 @@ def disagg_plan_closed(pev: Evaluation, pok: np.ndarray, dev: Evaluation, dok: n
                         t_pf = concurrency * one
                         ttft = 0.5 * (t_pf + one)
                         tpot_w = t + 0.5 * t_pf / max(osl, 1.0)
-                        lam = min(concurrency / (ttft + osl * tpot_w), cap)
+                        lam = min(concurrency / (ttft + rest * tpot_w), cap)
                     else:
-                        ttft = _closed_loop_ttft(one, cap, concurrency, osl * t)
+                        ttft = _closed_loop_ttft(one, cap, concurrency, rest * t)
                         tpot_w = t
-                        lam = min(concurrency / (ttft + osl * t), cap)
+                        lam = min(concurrency / (ttft + rest * t), cap)
                     out = lam * osl / chips
                     if top is None or out > top["output_tps_per_chip"]:
                         top = {"output_tps_per_chip": out, "prefill_index": ip,
