@@ -229,3 +229,38 @@ def test_report_lists_what_each_domestic_chip_rests_on(catalog):
     md = "\n".join(domestic_basis_md(rep, load_catalog()))
     assert "| ascend-910b3 | cann | 1 / 1 |" in md and "maturity.cann" in md
     assert "h200-sxm" not in md            # only domestic chips
+
+
+def test_source_shifts_split_held_out_error_by_hand():
+    from suanli.perf.accuracy import source_shifts, source_shifts_md
+
+    # publication A: three throughput rows measured 100, held out at 110, 121 and 100: ln errors
+    # ln 1.1, 2 ln 1.1 and 0, mean ln 1.1 (a +10% shift); moved by it the predictions are 100, 110
+    # and 90.91 (APE 0, 10%, 9.09%); the shift alone puts each row 10% off
+    rows = [_row(i, "hopper", predicted=p) for i, p in enumerate((110.0, 121.0, 100.0))]
+    # publication B: a TPOT row (lower is better) predicted 80 ms against 100 (faster: +ln 1.25 in the
+    # direction of speed) and a throughput row predicted 125 against 100: shift ln 1.25 in both
+    tpot = RowResult("T1", "serve", "h200-sxm", "m", "NVIDIA", "hopper", "tpot_ms", 100.0, 80.0, 0.2, False)
+    rows += [tpot, _row(7, "hopper", predicted=125.0)]
+    # publication C: a single row, too few for a shift of its own
+    rows.append(_row(9, "hopper", predicted=300.0))
+    rep = ValidationReport(rows)
+    preds = {r.id: r.predicted for r in rows}
+    src = {"R0": "A", "R1": "A", "R2": "A", "T1": "B", "R7": "B", "R9": "C"}
+    sh = source_shifts(rep, preds, src, min_rows=2)
+    assert sh["rows"] == 5 and sh["sources"] == 2
+    assert sh["shifts"]["A"] == (3, pytest.approx(math.log(1.1)))
+    assert sh["shifts"]["B"] == (2, pytest.approx(math.log(1.25)))
+    assert list(sh["shifts"]) == ["B", "A"]                     # largest shift first
+    # held out: A 10%, 21%, 0; B 20%, 25%
+    assert sh["mape"] == pytest.approx((0.10 + 0.21 + 0.0 + 0.20 + 0.25) / 5, abs=1e-4)
+    # within: A 0, 10%, 1 - 100/110; B both exact once moved by the shift
+    assert sh["within_mape"] == pytest.approx((0.0 + 0.10 + (1 - 100 / 110)) / 5, abs=1e-4)
+    # shift only: A 10% x 3; B: the TPOT row 1/1.25 - 1 = -20%, the throughput row +25%
+    assert sh["shift_mape"] == pytest.approx((3 * 0.10 + 0.20 + 0.25) / 5, abs=1e-4)
+    assert sh["rms_shift"] == pytest.approx(math.sqrt((3 * math.log(1.1) ** 2 + 2 * math.log(1.25) ** 2) / 5),
+                                            abs=1e-4)
+    text = "\n".join(source_shifts_md(sh))
+    assert "| B | 2 | +25% |" in text and "| A | 3 | +10% |" in text
+    # with the default of three rows per publication only A counts
+    assert source_shifts(rep, preds, src)["sources"] == 1

@@ -31,6 +31,10 @@ from suanli.perf.validate import MICRO_KINDS, SERVING_KINDS, RowResult, Validati
 TARGETS = {"serving": 0.15, "vendor": 0.20, "micro": 0.10, "train": 0.10}
 BAND_QUANTILE = 0.8
 MIN_BAND_ROWS = 4
+#: A publication needs this many held-out rows for its common shift to be more than one row's error.
+MIN_SHIFT_ROWS = 3
+#: Metrics where a faster system measures less (their shift is counted in the direction of speed).
+LOWER_IS_BETTER = ("tpot_ms", "ttft_ms", "e2e_latency_s", "latency_us")
 
 
 def mechanisms_md() -> str:
@@ -131,6 +135,68 @@ def error_bands(report: ValidationReport, oof: dict[str, float] | None = None) -
         "measured_stacks": sorted({_stack(r) for r in ok if r.kind in SERVING_KINDS} - {"?"}),
         "measured_vendors": sorted({r.vendor for r in ok if r.kind in SERVING_KINDS}),
     }
+
+
+def source_shifts(report: ValidationReport, preds: dict[str, float], source_of: dict[str, str], *,
+                  min_rows: int = MIN_SHIFT_ROWS) -> dict[str, Any]:
+    """Split the held-out error into each publication's common shift and the scatter within it.
+
+    A publication's *shift* is the mean of its rows' ``ln(predicted / measured)``, taken in the
+    direction of speed (a latency metric counts ``ln(measured / predicted)``): how much faster the
+    model finds that publication's systems as a whole. Only publications with at least
+    ``min_rows`` held-out rows count (one row's shift is its error). Returns the number of rows and
+    publications, the held-out MAPE of those rows, the MAPE *within* (each prediction moved by its
+    publication's shift, ``predicted x exp(-shift)`` in the direction of speed), the MAPE of the
+    *shift only* (each row off by its publication's shift and nothing else), the row-weighted RMS
+    shift, and ``shifts``: ``{publication: (rows, shift)}``, largest first.
+    """
+    by: dict[str, list[tuple[RowResult, float, float]]] = {}
+    for r in report.rows:
+        p = preds.get(r.id)
+        if r.skipped or p is None or not (p > 0 and r.measured > 0) or r.id not in source_of:
+            continue
+        sign = -1.0 if r.metric in LOWER_IS_BETTER else 1.0
+        by.setdefault(source_of[r.id], []).append((r, p, sign))
+    by = {k: v for k, v in by.items() if len(v) >= min_rows}
+    held: list[float] = []
+    within: list[float] = []
+    shift_only: list[float] = []
+    shifts: dict[str, tuple[int, float]] = {}
+    for src, rs in by.items():
+        m = sum(sg * math.log(p / r.measured) for r, p, sg in rs) / len(rs)
+        shifts[src] = (len(rs), m)
+        for r, p, sg in rs:
+            held.append(abs(p - r.measured) / r.measured)
+            within.append(abs(p * math.exp(-sg * m) - r.measured) / r.measured)
+            shift_only.append(abs(math.exp(sg * m) - 1.0))
+    n = len(held)
+    mean = lambda xs: round(sum(xs) / len(xs), 4) if xs else None  # noqa: E731
+    rms = round(math.sqrt(sum(k * m * m for k, m in shifts.values()) / n), 4) if n else None
+    order = dict(sorted(shifts.items(), key=lambda kv: -abs(kv[1][1])))
+    return {"rows": n, "sources": len(shifts), "min_rows": min_rows, "mape": mean(held), "within_mape": mean(within),
+            "shift_mape": mean(shift_only), "rms_shift": rms, "shifts": order}
+
+
+def source_shifts_md(sh: dict[str, Any], *, top: int = 8) -> list[str]:
+    """The report section on shifts between publications and scatter within them."""
+    if not sh.get("rows"):
+        return []
+    L = ["## Held-out error: between publications and within them", "",
+         f"The {sh['rows']} held-out serving rows of the {sh['sources']} publications with at least "
+         f"{sh['min_rows']} rows, split into each publication's *shift* (the mean of its rows' ln(predicted / "
+         "measured), counted in the direction of speed: engine release, benchmark settings and hardware "
+         "details the records share) and the *scatter* around it (how the model follows batch, lengths and "
+         "layout within one publication).", "",
+         "| measure | MAPE |", "|---|---:|",
+         f"| held out (leave one source out), these rows | {_fmt_pct(sh['mape'])} |",
+         f"| within publications (each prediction moved by its publication's shift) | {_fmt_pct(sh['within_mape'])} |",
+         f"| shift only (each row off by its publication's shift) | {_fmt_pct(sh['shift_mape'])} |", "",
+         f"Row-weighted RMS shift: {sh['rms_shift']:.3f} in ln units. Largest shifts (positive: the model "
+         "predicts that publication's systems faster than measured):", "",
+         "| publication | rows | shift |", "|---|---:|---:|"]
+    for src, (k, m) in list(sh["shifts"].items())[:top]:
+        L.append(f"| {src} | {k} | {100 * (math.exp(m) - 1):+.0f}% |")
+    return L + [""]
 
 
 def _stack(r: RowResult) -> str:
@@ -355,7 +421,11 @@ def write_artifacts(report: ValidationReport, records: list[dict], catalog: Any,
         from suanli.catalog.registry import load_catalog
 
         text = render_markdown(report, cv=cv, bands=bands, fitted=fitted, command=command, folds=folds, trust=trust)
-        extra = domestic_basis_md(report, load_catalog(), ape_of(report, cv.get("source") or {}))
+        from suanli.perf.calibrate import source_group
+
+        extra = source_shifts_md(source_shifts(report, cv.get("source") or {},
+                                               {r["id"]: source_group(r) for r in records if r.get("id")}))
+        extra += domestic_basis_md(report, load_catalog(), ape_of(report, cv.get("source") or {}))
         if extra:  # before the per-row table
             head, sep, tail = text.partition("## Every row")
             text = head + "\n".join(extra) + "\n" + sep + tail
@@ -368,4 +438,4 @@ def write_artifacts(report: ValidationReport, records: list[dict], catalog: Any,
 
 
 __all__ = ["band_of", "cross_validations", "domestic_basis_md", "error_bands", "mechanisms_md", "render_markdown",
-           "write_artifacts"]
+           "source_shifts", "source_shifts_md", "write_artifacts"]
