@@ -471,15 +471,15 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
                   accept_p=req.accept_p if req.accept_p is not None else spec_acceptance(req.spec_decode, sv),
                   max_num_tokens=lim["max_num_tokens"], chunked_prefill=bool(lim["chunked_prefill"]),
                   mixed_chunk=bool(lim["mixed_chunk"]), waves=closed_waves(req))
-    if req.concurrency and req.batch_per_chip is None and mode == "mixed":
-        # a closed loop: each client cycles through its TTFT and osl - 1 more tokens, so an instance
-        # completes batch / (TTFT + (osl - 1) TPOT) requests/s (Little's law); the steps' own rate
-        # assumes every request in flight decodes, while those waiting for their first token do not
-        cycle = np.asarray(ev.ttft_s) + np.maximum(req.osl - 1.0, 0.0) * np.asarray(ev.tpot_s)
-        closed = np.asarray(grid) * req.osl / np.maximum(cycle, 1e-12)
-        ev.out_tps_instance = np.minimum(ev.out_tps_instance, closed)
-        ev.in_tps_instance = ev.out_tps_instance * req.isl / max(req.osl, 1.0)
     if req.concurrency and req.batch_per_chip is None:
+        if mode == "mixed":
+            # a closed loop: each client cycles through its TTFT and osl - 1 more tokens, so an instance
+            # completes batch / (TTFT + (osl - 1) TPOT) requests/s (Little's law); the steps' own rate
+            # assumes every request in flight decodes, while those waiting for their first token do not
+            cycle = np.asarray(ev.ttft_s) + np.maximum(req.osl - 1.0, 0.0) * np.asarray(ev.tpot_s)
+            closed = np.asarray(grid) * req.osl / np.maximum(cycle, 1e-12)
+            ev.out_tps_instance = np.minimum(ev.out_tps_instance, closed)
+            ev.in_tps_instance = ev.out_tps_instance * req.isl / max(req.osl, 1.0)
         # fewer requests in flight than instances: the others idle, and tokens/s per chip counts them
         if split_concurrency and mode != "prefill":
             k = np.arange(1, shape[1] + 1, dtype=float)[None, :]

@@ -59,7 +59,6 @@ from suanli.policy.schema import (
 )
 from suanli.policy.yamldoc import YamlDoc, _packaged, read_yaml_file, validate_doc
 
-PACKAGE = "suanli.policy"
 RULE_FILES = ("regimes.yaml", "measures_cn.yaml", "proposed.yaml")
 ONE_DAY = dt.timedelta(days=1)
 
