@@ -99,9 +99,35 @@ def test_longer_context_never_shorter_tpot(case, batch, isl, f):
 @SOME
 @given(case=st.sampled_from(CASES), cv=st.sampled_from([0.5, 1.0, 2.0]))
 def test_wider_output_spread_never_more_throughput(case, cv):
+    # among varied lengths (requests staggered, KV taken as tokens arrive): CV 0 is another
+    # regime, a closed loop in waves whose requests all hold their final length at once
     hw, model, chips = case
-    req = Request(hw, model, chips=chips, isl=1024, osl=1024)
+    req = Request(hw, model, chips=chips, isl=1024, osl=1024, osl_cv=0.25)
     assert _out(replace(req, osl_cv=cv)) <= _out(req) * (1 + 1e-9)
+
+
+def test_staggered_requests_hold_their_current_context_by_hand():
+    from suanli.perf.memory import kv_bytes_per_seq_rank, max_seqs_per_rank, memory_per_rank
+    from suanli.perf.search import prepare
+
+    # fixed lengths: waves, each request at its final length; varied: the mean current context
+    assert (float(Lengths(1000, 500).kv_ctx), float(Lengths(1000, 500).kv_spread)) == (1500.0, 0.0)
+    L = Lengths(1000, 500, osl_cv=1.0)
+    assert float(L.kv_ctx) == pytest.approx(1500.0)          # isl + osl (1 + 1) / 2
+    # margin z_99 cv_c, cv_c by hand: exponential output of mean 500, length-biased (gamma k = 2,
+    # mean 1000, E[L'^2] = 1.5e6), uniform position: E[UL'] = 500, E[(UL')^2] = 5e5, sd 500
+    assert float(L.kv_spread) == pytest.approx(2.3263 * 500 / 1500, rel=1e-4)
+    # the largest n with n + a sqrt(n) sequences' worth of KV in the free memory
+    ctx = prepare(CAT, Request("h200-sxm", "llama-3.1-70b", chips=8, isl=1000, osl=500), None)
+    m, dt, sv = ctx.model, ctx.dtypes, ctx.hw.serving
+    a = float(L.kv_spread)
+    n = float(max_seqs_per_rank(m, dt, mem_gb=ctx.hw.mem_gb, ctx=1500.0, spread=a, tp=8, serving=sv))
+    n0 = float(max_seqs_per_rank(m, dt, mem_gb=ctx.hw.mem_gb, ctx=1500.0, tp=8, serving=sv))
+    per = float(kv_bytes_per_seq_rank(m, dt, 1500.0, 8, 1))
+    assert n + a * math.sqrt(n) <= n0 + 1 < (n + 1) + a * math.sqrt(n + 1) + 1
+    fit = memory_per_rank(m, dt, mem_gb=ctx.hw.mem_gb, seqs_per_rank=n, ctx=1500.0, step_tokens=0, tp=8,
+                          serving=sv, spread=a)
+    assert float(fit.kv_cache) == pytest.approx(per * (n + a * math.sqrt(n))) and bool(fit.fits)
 
 
 @SOME

@@ -123,7 +123,12 @@ def _show(pred: Any, title: str) -> None:
         console.print(f"[bold]lengths[/]: isl cv {fmt(ln['isl_cv'])}, osl cv {fmt(ln['osl_cv'])}"
                       + (f", osl max {fmt(ln['osl_max'])}" if ln.get("osl_max") else "")
                       + f"; decode reads {fmt(ln['decode_ctx'])} tokens of context per request, "
-                      f"KV reserved {fmt(ln['kv_tokens'])} tokens per request", highlight=False)
+                      + (f"KV held {fmt(ln['kv_tokens'])} tokens per request on average (staggered requests), "
+                         f"and room for {fmt(ln['kv_spread'])} x sqrt(n) more requests' worth "
+                         "at the 99th percentile"
+                         if ln.get("kv_rule") == "staggered" else
+                         f"KV held {fmt(ln['kv_tokens'])} tokens per request (fixed lengths run in waves: each "
+                         "at its final length)"), highlight=False)
     if lim:
         src = lim.get("source", {})
         console.print("[bold]engine limits[/]: " + ", ".join(f"{k} {fmt(lim[k]) if not isinstance(lim[k], bool) else lim[k]}"

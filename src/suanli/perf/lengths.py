@@ -12,11 +12,17 @@ or a percentile is needed; CV 0 = every request the same length):
   tokens in all and sits, on average, half way through them. The context one
   decode step reads per request is ``isl + osl (1 + cv_o^2) / 2``
   (``isl + osl / 2`` at CV 0; ~4,990 for MLPerf DeepSeek-R1 against 2,672).
-* **KV reservation.** Each request in flight holds pages up to its own final
-  length (engines admit a request only when its whole sequence fits, or
-  preempt one that outgrows memory): ``isl + osl (1 + cv_o^2)`` per request in
-  flight, capped at ``isl + osl_max`` (``isl + osl`` at CV 0, the fixed-length
-  rule).
+* **Resident KV.** Engines in their throughput settings take KV pages as
+  tokens arrive (vLLM, SGLang, TensorRT-LLM's ``MAX_UTILIZATION`` policy, which
+  the MLPerf DeepSeek-R1 configurations use) and pause a request when pages run
+  out. With lengths that vary, the requests in flight sit at staggered points
+  of their outputs, so a rank's ``n`` requests hold ``n x decode_ctx`` tokens
+  on average and ``n x decode_ctx + z_99 cv_c decode_ctx sqrt(n)`` at their
+  99th percentile: memory is sized for that. With fixed lengths a closed loop
+  runs in waves that start and end together, so each request is counted at its
+  final length, ``isl + osl`` (``kv_tokens``, which for varied lengths is the
+  length-biased final length ``isl + osl (1 + cv_o^2)``, capped at
+  ``isl + osl_max``: what an engine that reserves whole sequences would hold).
 * **Prefill attention span.** Causal attention over a prompt costs ``isl^2``;
   over a mix of prompts the per-token span is ``E[isl^2] / E[isl] =
   isl (1 + cv_i^2)``.
@@ -29,6 +35,8 @@ or a percentile is needed; CV 0 = every request the same length):
 >>> L = Lengths(804, 3736, isl_cv=0.505, osl_cv=1.114, osl_max=20000)
 >>> round(float(L.decode_ctx)), round(float(L.kv_tokens)), round(float(Lengths(804, 3736).decode_ctx))
 (4990, 9176, 2672)
+>>> round(float(L.kv_ctx)), round(float(L.kv_spread), 2), round(float(Lengths(804, 3736).kv_ctx))
+(4990, 2.03, 4540)
 """
 from __future__ import annotations
 
@@ -93,6 +101,21 @@ class Lengths:
         if self.osl_max is not None:
             out = np.minimum(out, np.maximum(_a(self.osl_max), _a(self.osl)))
         return _a(self.isl) + out
+
+    @property
+    def kv_ctx(self) -> np.ndarray:
+        """Mean KV tokens a request in flight holds: its current context when lengths vary (staggered
+        requests, pages taken as tokens arrive), its final length when they do not (waves)."""
+        return self.kv_tokens if self.fixed else self.decode_ctx
+
+    @property
+    def kv_spread(self) -> np.ndarray:
+        """Margin of a rank's resident KV over ``n x kv_ctx``, in units of ``kv_ctx x sqrt(n)``.
+
+        The 99th percentile of the sum of ``n`` staggered contexts: ``z_99 x cv_c``; 0 for fixed
+        lengths, whose final lengths leave no spread.
+        """
+        return np.asarray(0.0) if self.fixed else Z99 * self.ctx_cv
 
     @property
     def prefill_span(self) -> np.ndarray:

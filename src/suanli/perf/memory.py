@@ -111,13 +111,18 @@ class MemoryBreakdown:
 
 def memory_per_rank(m: ModelShape, dtypes: Dtypes, *, mem_gb: Any, seqs_per_rank: Any, ctx: Any,
                     step_tokens: Any, tp: Any = 1, dp: Any = 1, ep: Any = 1, pp: Any = 1,
-                    serving: dict | None = None, mtp_layers: int = 0) -> MemoryBreakdown:
-    """Memory one rank needs with ``seqs_per_rank`` sequences of ``ctx`` tokens resident."""
+                    serving: dict | None = None, mtp_layers: int = 0, spread: Any = 0.0) -> MemoryBreakdown:
+    """Memory one rank needs with ``seqs_per_rank`` sequences of ``ctx`` tokens resident.
+
+    ``spread`` sizes the KV for the spread of staggered contexts: ``n + spread x sqrt(n)``
+    sequences' worth (``Lengths.kv_spread``; 0 = every sequence at ``ctx``).
+    """
     s = serving or {}
     util = float(s.get("memory_util", 0.92))
     reserve = float(s.get("memory_reserve_gb", 4.0)) * 1e9
     w = weight_bytes_per_rank(m, dtypes, tp, dp, ep, pp, mtp_layers=mtp_layers)
-    kv = kv_bytes_per_seq_rank(m, dtypes, ctx, tp, pp) * _a(seqs_per_rank)
+    n = np.maximum(_a(seqs_per_rank), 0.0)
+    kv = kv_bytes_per_seq_rank(m, dtypes, ctx, tp, pp) * (n + _a(spread) * np.sqrt(n))
     act = activation_bytes_per_rank(m, step_tokens, tp)
     cap = _a(mem_gb) * 1e9 * util
     return MemoryBreakdown(w, kv, act, np.broadcast_to(reserve, np.shape(w)).astype(float), np.broadcast_to(cap, np.shape(w)).astype(float))
@@ -125,10 +130,16 @@ def memory_per_rank(m: ModelShape, dtypes: Dtypes, *, mem_gb: Any, seqs_per_rank
 
 def max_seqs_per_rank(m: ModelShape, dtypes: Dtypes, *, mem_gb: Any, ctx: Any, step_tokens: Any = 0,
                       tp: Any = 1, dp: Any = 1, ep: Any = 1, pp: Any = 1, serving: dict | None = None,
-                      mtp_layers: int = 0) -> np.ndarray:
-    """Largest number of resident sequences per rank that fits (0 when the weights do not)."""
+                      mtp_layers: int = 0, spread: Any = 0.0) -> np.ndarray:
+    """Largest number of resident sequences per rank that fits (0 when the weights do not).
+
+    With ``spread`` (see ``memory_per_rank``) the largest ``n`` with ``n + spread sqrt(n)`` sequences'
+    worth of KV in the free memory ``q``: ``sqrt(n) = (sqrt(spread^2 + 4 q) - spread) / 2``.
+    """
     mb = memory_per_rank(m, dtypes, mem_gb=mem_gb, seqs_per_rank=0.0, ctx=ctx, step_tokens=step_tokens,
                          tp=tp, dp=dp, ep=ep, pp=pp, serving=serving, mtp_layers=mtp_layers)
     free = mb.capacity - mb.weights - mb.activations - mb.reserve
     per = kv_bytes_per_seq_rank(m, dtypes, ctx, tp, pp)
-    return np.maximum(np.floor(free / per), 0.0)
+    q = np.maximum(free / per, 0.0)
+    a = _a(spread)
+    return np.maximum(np.floor(((np.sqrt(a * a + 4 * q) - a) / 2) ** 2 + 1e-9), 0.0)

@@ -332,7 +332,8 @@ def _phase_pred(ctx: Context, req: Request, ev: Evaluation, i: int, kind: str, c
                   system=ctx.hw.system, isl=req.isl, osl=req.osl)
     L = request_lengths(req)
     config["lengths"] = {"isl_cv": req.isl_cv, "osl_cv": req.osl_cv, "osl_max": req.osl_max,
-                         "decode_ctx": round(float(L.decode_ctx), 1), "kv_tokens": round(float(L.kv_tokens), 1)}
+                         "decode_ctx": round(float(L.decode_ctx), 1), "kv_tokens": round(float(L.kv_ctx), 1),
+                         "kv_spread": round(float(L.kv_spread), 3), "kv_rule": "waves" if L.fixed else "staggered"}
     config["engine_limits"] = engine_limits(ctx, req)
     if extra:
         config.update(extra)
@@ -438,7 +439,8 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
             per_rank = 2.0 ** np.arange(9, 16)          # 512 .. 32768 tokens per rank
             grid = np.maximum(per_rank[None, :] * R[:, None], req.isl)
     else:
-        bmax = max_seqs_per_rank(m, dt, mem_gb=hw.mem_gb, ctx=lengths.kv_tokens, step_tokens=1024,
+        bmax = max_seqs_per_rank(m, dt, mem_gb=hw.mem_gb, ctx=lengths.kv_ctx, spread=lengths.kv_spread,
+                                 step_tokens=1024,
                                  tp=pc["tp"], dp=pc["dp"], ep=pc["ep"], pp=pc["pp"], serving=sv,
                                  mtp_layers=max(m.mtp_layers, 1) if draft else 0) * pc["dp"]
         # the engine's cap: ranks of one TP group share a batch, attention-DP ranks hold their own

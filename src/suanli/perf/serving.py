@@ -264,9 +264,9 @@ def evaluate(
     step_tokens = micro / dp * (1.0 + draft) + (pre_tok / dp if mix else 0.0)
     if burst is not None:       # a prefill-only batch holds activations for its prompt tokens
         step_tokens = np.maximum(step_tokens, burst[3] / dp / pp)
-    mem = memory_per_rank(m, dtypes, mem_gb=hw.mem_gb, seqs_per_rank=batch / dp, ctx=L.kv_tokens,
+    mem = memory_per_rank(m, dtypes, mem_gb=hw.mem_gb, seqs_per_rank=batch / dp, ctx=L.kv_ctx,
                           step_tokens=np.minimum(step_tokens, chunk), tp=tp, dp=dp, ep=ep, pp=pp, serving=sv,
-                          mtp_layers=mtp_layers)
+                          mtp_layers=mtp_layers, spread=L.kv_spread)
     return Evaluation(tp, pp, ep, dp, batch, ranks, chips, step_s, tpot, ttft, out_tps, in_tps,
                       mem.fits, st, pst, mem, np.broadcast_to(a, np.shape(step_s)), mode,
                       ttft_long_s=ttft_long, step_tokens_rank=step_tokens)
