@@ -142,4 +142,5 @@ def max_seqs_per_rank(m: ModelShape, dtypes: Dtypes, *, mem_gb: Any, ctx: Any, s
     per = kv_bytes_per_seq_rank(m, dtypes, ctx, tp, pp)
     q = np.maximum(free / per, 0.0)
     a = _a(spread)
-    return np.maximum(np.floor(((np.sqrt(a * a + 4 * q) - a) / 2) ** 2 + 1e-9), 0.0)
+    root = (np.sqrt(a * a + 4 * q) - a) / 2
+    return np.maximum(np.floor(np.where(a > 0, root * root, q)), 0.0)
