@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -264,3 +265,13 @@ def test_source_shifts_split_held_out_error_by_hand():
     assert "| B | 2 | +25% |" in text and "| A | 3 | +10% |" in text
     # with the default of three rows per publication only A counts
     assert source_shifts(rep, preds, src)["sources"] == 1
+
+
+def test_fold_jacobian_by_hand():
+    # f(x) = (x0^2, 3 x1) at (2, 1): forward steps of 1% of the value (at least 0.01):
+    # (2.02^2 - 4) / 0.02 = 4.02 and 3; at an upper bound the step goes backwards
+    f = lambda x: np.array([x[0] ** 2, 3.0 * x[1]])  # noqa: E731
+    J = C._fold_jacobian(f, np.array([2.0, 1.0]), np.array([0.0, 0.0]), np.array([10.0, 10.0]))
+    assert J == pytest.approx(np.array([[4.02, 0.0], [0.0, 3.0]]))
+    J = C._fold_jacobian(f, np.array([2.0, 1.0]), np.array([0.0, 0.0]), np.array([2.0, 10.0]))
+    assert J[0, 0] == pytest.approx(3.98)          # (4 - 1.98^2) / 0.02
