@@ -1,6 +1,8 @@
 """Packaged calibrations: each loads, names a catalog chip, and makes its predictions say what they rest on."""
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from suanli.catalog.registry import _calibrated_paths
@@ -41,3 +43,19 @@ def test_calibrated_bandwidth_bounds_decode(catalog):
                                           weight_dtype="bf16", batch_per_chip=1, scenario="fixed"), "decode")
     assert pred.metrics["tpot_ms"] == pytest.approx(floor_ms, rel=0.25)
     assert pred.metrics["tpot_ms"] >= floor_ms * 0.95
+
+
+def test_calibrated_band_is_the_80_percent_interval_of_its_held_out_errors(catalog):
+    """A calibration with enough held-out serving rows ships a conformal 80% band, which predictions carry."""
+    from suanli.perf.accuracy import MIN_BAND_ROWS
+    from suanli.perf.search import Request, predict_serve
+
+    eb = catalog.calibrations["ascend-910c"].error_band
+    assert eb.n >= MIN_BAND_ROWS and eb.p80 is not None and 0.5 <= eb.coverage <= 1
+    # the conformal quantile of |ln| errors is wider than the MAPE read as a symmetric fraction
+    assert eb.p80 > eb.mape
+    pred = predict_serve(catalog, Request(hardware="ascend-910c", model="qwen3-32b", chips=8))
+    band, v = pred.error_band, pred.metrics["output_tps_per_chip"]
+    assert band.p80 == eb.p80 and band.metric == "output_tps_per_chip"
+    assert band.low == pytest.approx(v * math.exp(-eb.p80)) and band.high == pytest.approx(v * math.exp(eb.p80))
+    assert band.label == f"{100 * (math.exp(-eb.p80) - 1):+.0f}%/{100 * (math.exp(eb.p80) - 1):+.0f}%"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 
 import pytest
@@ -76,3 +77,26 @@ def test_compare_csv_equals_json(run_cli):
     code, js, _ = run_cli(*args, "--json")
     for r in json.loads(js)["results"]:
         assert float(rows[r["hardware"]]["output_tps_per_chip"]) == pytest.approx(r["metrics"]["output_tps_per_chip"])
+
+
+def test_predict_table_keeps_its_names_and_shows_the_80_percent_band(run_cli, narrow):
+    """A long band text wraps; it does not squeeze the metric names out of an 80-column table."""
+    args = ("predict", "serve", "-H", "h200-sxm", "-m", "deepseek-v3", "-n", "16")
+    code, out, _ = run_cli(*args)
+    assert code == 0 and max(len(line) for line in out.splitlines()) <= 80
+    assert "output tokens/s per chip" in out and "error band (80%, held out)" in out
+    code, js, _ = run_cli(*args, "--json")
+    eb = json.loads(js)["error_band"]
+    assert eb["metric"] == "output_tps_per_chip" and eb["label"] in out
+    v = json.loads(js)["metrics"]["output_tps_per_chip"]
+    assert eb["low"] == pytest.approx(v * math.exp(-eb["p80"])) and eb["high"] == pytest.approx(v * math.exp(eb["p80"]))
+    code, out, _ = run_cli("predict", "decode", "-H", "ascend-910c", "-m", "deepseek-v3", "-n", "16",
+                           "--tpot-slo-ms", "50")
+    assert code == 0 and "output tokens/s per chip" in out and "calibration of ascend-910c" in out
+
+
+def test_numberish_cells():
+    from suanli.cli.common import _numberish
+
+    assert _numberish("1,234") and _numberish("±10%") and _numberish("1,234 (5%)")
+    assert not _numberish("±16% (calibration of ascend-910c (serving, out-of-fold), n=34)")

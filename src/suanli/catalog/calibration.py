@@ -57,6 +57,10 @@ class ErrorBandRecord(BaseModel):
     mape: float | None = Field(None, ge=0)
     n: int = Field(0, ge=0)
     basis: str = "in-sample"
+    #: conformal 80% quantile of |ln(predicted / measured)| over the same rows (the band a prediction carries)
+    p80: float | None = Field(None, ge=0)
+    #: share of those rows inside the band computed without them (leave-one-out)
+    coverage: float | None = Field(None, ge=0, le=1)
 
 
 class ChipCalibration(BaseModel):

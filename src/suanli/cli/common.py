@@ -78,12 +78,15 @@ def fmt(v: Any, digits: int = 4) -> str:
     return str(v)
 
 
-_NUMBER = re.compile(r"^[±~≈<>=+\-−]?\s*[\d.,]+(e[+-]?\d+)?\s*(%|×|x)?(\s*\(.*\))?$")
+#: A number with at most a short remark in brackets (``1,234 (5%)``); a longer remark makes the cell text,
+#: which may wrap: an error band's ``±16% (calibration of ..., n=34)`` held whole pushed the names out.
+_NUMBER = re.compile(r"^[±~≈<>=+\-−]?\s*[\d.,]+(e[+-]?\d+)?\s*(%|×|x)?(\s*\([^()]{0,16}\))?$")
 
 
 def _numberish(cell: str) -> bool:
     """A cell that reads as a number (``1,234``, ``±10%``, ``0.15×``): it must never be wrapped."""
-    return bool(_NUMBER.match(cell.strip())) if cell.strip() not in ("", "—", "-") else True
+    c = cell.strip()
+    return c in ("", "—", "-") or (len(c) <= TEXT_WIDTH and bool(_NUMBER.match(c)))
 
 
 #: Width a text column is allowed before it wraps (numbers never wrap).
@@ -115,6 +118,25 @@ def _plain(title: str | None, columns: Sequence[str], cells: list[list[str]], **
     for r in cells:
         t.add_row(*r)
     return t
+
+
+_BAND_UNITS = {"output_tps_per_chip": "output tok/s per chip", "input_tps_per_chip": "input tok/s per chip"}
+
+
+def band_rows(eb: Any) -> list[tuple[str, str]]:
+    """Table rows of a prediction's error band: the 80% range of held-out errors and what it rests on.
+
+    A band with only a MAPE (a chip's own calibration) is shown as one, named so.
+    """
+    if eb is None or (eb.mape is None and eb.p80 is None):
+        return []
+    if eb.p80 is None:
+        return [("error band (validation MAPE)", f"{eb.label} ({eb.group}, n={eb.n})")]
+    unit = _BAND_UNITS.get(eb.metric or "", "")
+    rng = f"{fmt(eb.low)} – {fmt(eb.high)} {unit} ({eb.label})" if eb.low is not None else eb.label
+    basis = (f"{eb.group}, n={eb.n}" + (f"; MAPE {100 * eb.mape:.0f}%" if eb.mape is not None else "")
+             + (f"; {100 * eb.coverage:.0f}% of its held-out rows inside" if eb.coverage is not None else ""))
+    return [("error band (80%, held out)", rng), ("band from", basis)]
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], **kw: Any) -> Any:

@@ -12,7 +12,7 @@ from typing import Any, Optional
 import typer
 
 from suanli.cli.common import (
-    CATALOG_OPTION, JSON_OPTION, check_choice, check_positive, check_system, console, fmt, guarded, print_json, table,
+    CATALOG_OPTION, JSON_OPTION, band_rows, check_choice, check_positive, check_system, console, fmt, guarded, print_json, table,
 )
 
 app = typer.Typer(help="Predict serving performance: best configuration, prefill, decode, Pareto curve.",
@@ -108,9 +108,7 @@ def _show(pred: Any, title: str) -> None:
         rows += [("TTFT p99 ms", m["ttft_p99_ms"]), ("TPOT p99 ms", m["tpot_p99_ms"]),
                  ("requests/s per instance", m.get("requests_per_s_per_instance")),
                  ("load (share of the instance's max)", c.get("server_utilization"))]
-    eb = pred.error_band
-    if eb and eb.mape is not None:
-        rows.append(("error band (validation MAPE)", f"±{100 * eb.mape:.0f}% ({eb.group}, n={eb.n})"))
+    rows += band_rows(pred.error_band)
     console.print(table(title, ["metric", "value"], rows))
     if c.get("scenario"):
         slos = [f"{k} {c['slo_basis']} <= {fmt(c[f'{k.lower()}_slo_ms'])} ms" for k in ("TTFT", "TPOT")

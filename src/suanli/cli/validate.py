@@ -87,7 +87,7 @@ def compare(
             rows.append([r["hardware"], "—", "—", "—"] + (["—", "—"] if server else []) + ["—", "—", r["error"][:60]])
             continue
         m, c, eb = r["metrics"], r["config"], r["error_band"]
-        band = f"±{100 * eb['mape']:.0f}%" if eb and eb.get("mape") is not None else "—"
+        band = eb.get("label", "—") if eb else "—"
         cfg = f"tp{c['tp']} pp{c['pp']} ep{c['ep']} dp{c['dp']} b{fmt(c['batch_per_chip'], 3)}/chip"
         p99 = [m.get("tpot_p99_ms"), m.get("ttft_p99_ms")] if server else []
         rows.append([r["hardware"], m["output_tps_per_chip"], m["tpot_ms"], m["ttft_ms"], *p99, band, cfg,

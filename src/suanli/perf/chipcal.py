@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from suanli.errors import SuanliError
+from suanli.perf.accuracy import MIN_BAND_ROWS, band_of
 from suanli.perf.validate import MICRO_KINDS, SERVING_KINDS, Skip, predict_row
 
 #: Robust loss on log(predicted / measured): rows off by more than ~F_SCALE in log count less.
@@ -409,15 +410,19 @@ class CalibrationResult:
                           "ape_out_of_fold": self.out_of_fold.get(i)} for i in self.rows_used]}
 
 
-def _apes(rows: list[dict], cat: Any, params: dict) -> dict[str, float | None]:
+def _ratios(rows: list[dict], cat: Any, params: dict) -> dict[str, float | None]:
+    """``{row id: predicted / measured}`` (None where the model cannot predict the row)."""
     out: dict[str, float | None] = {}
     for r in rows:
         try:
-            p = predict(r, cat, params)
-            out[r["id"]] = abs(p - float(r["value"])) / float(r["value"])
+            out[r["id"]] = predict(r, cat, params) / float(r["value"])
         except (Skip, SuanliError):
             out[r["id"]] = None
     return out
+
+
+def _apes(rows: list[dict], cat: Any, params: dict) -> dict[str, float | None]:
+    return {k: None if v is None else abs(v - 1) for k, v in _ratios(rows, cat, params).items()}
 
 
 def _usable(rows: list[dict], catalog: Any, hw: str) -> tuple[list[dict], list[tuple[str, str]]]:
@@ -560,19 +565,24 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
     basis = ("microbenchmarks+serving" if rows1 and rows2 else "serving" if rows2 else "microbenchmarks")
     before = _apes(use, catalog, p) if _predictable(catalog, hw) else {r["id"]: None for r in use}
     final = _with(catalog, hw, values, len(use), source=source, basis=basis, sds=sds, counts=counts)
-    after = _apes(use, final, p)
-    oof: dict[str, float] = {}
+    after_r = _ratios(use, final, p)
+    after = {k: None if v is None else abs(v - 1) for k, v in after_r.items()}
+    oof_r: dict[str, float] = {}
     group = resolve_group(use, group)
     if group or (folds > 1 and len(use) >= 2 * folds):
-        oof = _out_of_fold(use, catalog, hw, folds, source, p, group=group, hold=hold)
-    band_src = oof if oof else after
+        oof_r = _out_of_fold(use, catalog, hw, folds, source, p, group=group, hold=hold)
+    oof = {k: abs(v - 1) for k, v in oof_r.items()}
+    band_src = oof_r if oof_r else after_r
     serving_ids = {r["id"] for r in rows2}
     if serving_ids:  # a serving prediction's band: the serving rows' error
         band_src = {k: v for k, v in band_src.items() if k in serving_ids}
-    band = [v for v in band_src.values() if v is not None]
+    band = [v for v in band_src.values() if v is not None and v > 0]
+    # the 80% band as the validation set's (perf.accuracy.band_of), with enough rows for one
+    b80 = band_of([abs(math.log(v)) for v in band]) if len(band) >= MIN_BAND_ROWS else {}
     cal: ChipCalibration = final.calibrations[hw]
     cal = cal.model_copy(update={
-        "error_band": ErrorBandRecord(mape=round(float(np.mean(band)), 4) if band else None, n=len(band),
+        "error_band": ErrorBandRecord(mape=round(float(np.mean([abs(v - 1) for v in band])), 4) if band else None,
+                                      n=len(band), p80=b80.get("p80"), coverage=b80.get("coverage"),
                                       basis=(f"out-of-fold, one {_GROUP_WORDS.get(group, group)} held out at a time" if oof and group
                                              else f"out-of-fold ({folds} folds)" if oof else "in-sample")),
         "generated_by": "suanli calibrate", "notes": "; ".join(notes) or None,
@@ -648,7 +658,7 @@ def _predictable(catalog: Any, hw: str) -> bool:
 
 def _out_of_fold(rows: list[dict], catalog: Any, hw: str, k: int, source: str, params: dict,
                  group: str | None = None, hold: tuple[str, ...] = ()) -> dict[str, float]:
-    """APE of each row predicted by a calibration fitted without its fold (folds from the row id, or ``group``).
+    """predicted / measured of each row, by a calibration fitted without its fold (folds from the row id, or ``group``).
 
     A held-out row whose fold leaves no row to fit on stays out (no prediction).
     """
@@ -669,9 +679,9 @@ def _out_of_fold(rows: list[dict], catalog: Any, hw: str, k: int, source: str, p
         except SuanliError:
             continue
         cat = catalog_with(catalog, res)
-        for r, ape in _apes(test, cat, params).items():
-            if ape is not None:
-                out[r] = ape
+        for r, ratio in _ratios(test, cat, params).items():
+            if ratio is not None:
+                out[r] = ratio
     return out
 
 
@@ -701,8 +711,8 @@ def calibrated_band(cal: Any, band: Any, kind: str) -> tuple[Any, list[str]]:
 
     eb = cal.error_band
     serving = kind in SERVING_KINDS
-    own = ErrorBand(eb.mape, eb.n, f"calibration of {cal.hardware} ({cal.basis}, {eb.basis})",
-                    note=cal.describe()) if eb.mape is not None else None
+    own = ErrorBand(eb.mape, eb.n, f"calibration of {cal.hardware} ({cal.basis}, {eb.basis})", p80=eb.p80,
+                    coverage=eb.coverage, note=cal.describe()) if eb.mape is not None else None
     if not serving or cal.basis != "microbenchmarks":
         return (own or band), []
     note = (f"{cal.hardware} calibrated from microbenchmarks alone: kernel efficiencies measured"

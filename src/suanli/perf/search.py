@@ -298,6 +298,7 @@ def _with_band(pred: Prediction, band: ErrorBand | None, metric: str) -> None:
         band.low, band.high = v * float(np.exp(-band.p80)), v * float(np.exp(band.p80))
     elif v is not None and band.mape is not None:
         band.low, band.high = v * (1 - band.mape), v * (1 + band.mape)
+    band.metric = metric if v is not None else None
     pred.error_band = band
 
 

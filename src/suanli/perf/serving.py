@@ -297,10 +297,23 @@ class ErrorBand:
     p80: float | None = None         # conformal 80% quantile of |ln(predicted / measured)| (sets low / high)
     coverage: float | None = None    # share of the group's held-out rows inside the band
     note: str | None = None          # why this band (e.g. the widest: no measurement of the family)
+    metric: str | None = None        # the metric low / high bound (set with them)
+
+    @property
+    def label(self) -> str:
+        """The band as read: ``-16%/+19%`` (the 80% interval of held-out errors) or ``±16%`` (a MAPE only).
+
+        >>> ErrorBand(0.10, 17, "g", p80=0.1709).label, ErrorBand(0.16, 34, "g").label
+        ('-16%/+19%', '±16%')
+        """
+        if self.p80 is not None:
+            return f"{100 * (np.exp(-self.p80) - 1):+.0f}%/{100 * (np.exp(self.p80) - 1):+.0f}%"
+        return f"±{100 * self.mape:.0f}%" if self.mape is not None else "—"
 
     def to_dict(self) -> dict:
         return {"mape": self.mape, "n": self.n, "group": self.group, "low": self.low, "high": self.high,
-                "p80": self.p80, "coverage": self.coverage, "note": self.note}
+                "p80": self.p80, "coverage": self.coverage, "note": self.note, "metric": self.metric,
+                "label": self.label}
 
 
 @dataclass

@@ -442,9 +442,11 @@ def tornado(p: FleetProblem, sc: Any, base: FleetPlan, *, top: int = 10, progres
                 vals.append(pl.per_mtok["output_incl_unmet"])
             except SuanliError:
                 vals.append(float("nan"))
+        swing = float(np.nanmax(vals) - np.nanmin(vals)) if np.isfinite(vals).any() else 0.0
+        # the same plan solved twice differs in the last bits (8.9e-16): no swing
+        swing = swing if swing > 1e-9 * max(abs(base_v), 1.0) else 0.0
         rows.append({"input": name, "low": lo_lab, "high": hi_lab, "per_mtok_low": vals[0], "per_mtok_high": vals[1],
-                     "swing": float(np.nanmax(vals) - np.nanmin(vals)) if np.isfinite(vals).any() else 0.0,
-                     "base": base_v})
+                     "swing": swing, "base": base_v})
     rows.sort(key=lambda r: -r["swing"])
     return rows[:top]
 

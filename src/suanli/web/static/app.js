@@ -162,7 +162,7 @@
         (cc.band ? ` <span class="muted">(${fmt(cc.band[0], 3)}–${fmt(cc.band[1], 3)})</span>` : "")} : "—";
       return [chipLabel(r.hardware), {html: `<span class="num" data-metric="output_tps_per_chip" data-hw="${esc(r.hardware)}">${fmt(m.output_tps_per_chip)}</span>`},
         fmt(m.tps_per_user), fmt(m.ttft_ms), fmt(m.tpot_ms),
-        eb && eb.mape !== null ? `±${Math.round(100 * eb.mape)}% (${fmt(eb.low)}–${fmt(eb.high)})` : "—",
+        eb && eb.mape !== null ? `${eb.label || "±" + Math.round(100 * eb.mape) + "%"} (${fmt(eb.low)}–${fmt(eb.high)})` : "—",
         `tp${c.tp} pp${c.pp} ep${c.ep} dp${c.dp} b${fmt(c.batch_per_chip, 3)}`, r.bottleneck.decode || "", yuan];
     });
     fillTable($("#results"), [T["common.hardware"], T["compare.tps_chip"], T["compare.tps_user"], T["compare.ttft_ms"],
