@@ -59,3 +59,5 @@ def test_calibrated_band_is_the_80_percent_interval_of_its_held_out_errors(catal
     assert band.p80 == eb.p80 and band.metric == "output_tps_per_chip"
     assert band.low == pytest.approx(v * math.exp(-eb.p80)) and band.high == pytest.approx(v * math.exp(eb.p80))
     assert band.label == f"{100 * (math.exp(-eb.p80) - 1):+.0f}%/{100 * (math.exp(eb.p80) - 1):+.0f}%"
+    # the prediction's warning says the same band
+    assert f"{band.label} holds 80% of the errors" in catalog.calibrations["ascend-910c"].describe()

@@ -16,6 +16,8 @@ family values.
 """
 from __future__ import annotations
 
+import math
+
 import re
 from typing import Literal
 
@@ -100,6 +102,10 @@ class ChipCalibration(BaseModel):
         """One line for warnings: what the chip's predictions now rest on."""
         what = {"microbenchmarks": "microbenchmarks alone (serving maturity not measured)",
                 "serving": "serving measurements", "microbenchmarks+serving": "microbenchmarks and serving"}[self.basis]
-        band = (f"; ±{100 * self.error_band.mape:.0f}% {self.error_band.basis} on {self.error_band.n} records"
-                if self.error_band.mape is not None else "")
+        eb = self.error_band
+        if eb.p80 is not None:   # the 80% interval of the held-out errors, as the prediction's band shows it
+            band = (f"; {100 * (math.exp(-eb.p80) - 1):+.0f}%/{100 * (math.exp(eb.p80) - 1):+.0f}% holds 80% of "
+                    f"the errors ({eb.basis}) on {eb.n} records, MAPE {100 * eb.mape:.0f}%")
+        else:
+            band = f"; ±{100 * eb.mape:.0f}% (MAPE) {eb.basis} on {eb.n} records" if eb.mape is not None else ""
         return f"calibrated on {self.rows} measured records ({what}; {self.source}, {self.date}){band}"
