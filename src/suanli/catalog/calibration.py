@@ -52,6 +52,15 @@ class CalParam(BaseModel):
     note: str | None = None
 
 
+def band_label(p80: float) -> str:
+    """An 80% band of log errors as read: ``-16%/+19%`` for a quantile of |ln(predicted / measured)| of 0.1709.
+
+    >>> band_label(0.1709)
+    '-16%/+19%'
+    """
+    return f"{math.exp(-p80) - 1:+.0%}/{math.exp(p80) - 1:+.0%}"
+
+
 class ErrorBandRecord(BaseModel):
     """Error of predictions on the records the calibration used."""
 
@@ -104,8 +113,8 @@ class ChipCalibration(BaseModel):
                 "serving": "serving measurements", "microbenchmarks+serving": "microbenchmarks and serving"}[self.basis]
         eb = self.error_band
         if eb.p80 is not None:   # the 80% interval of the held-out errors, as the prediction's band shows it
-            band = (f"; {100 * (math.exp(-eb.p80) - 1):+.0f}%/{100 * (math.exp(eb.p80) - 1):+.0f}% holds 80% of "
-                    f"the errors ({eb.basis}) on {eb.n} records, MAPE {100 * eb.mape:.0f}%")
+            band = (f"; {band_label(eb.p80)} holds 80% of the errors ({eb.basis}) on {eb.n} records, "
+                    f"MAPE {100 * eb.mape:.0f}%")
         else:
             band = f"; ±{100 * eb.mape:.0f}% (MAPE) {eb.basis} on {eb.n} records" if eb.mape is not None else ""
         return f"calibrated on {self.rows} measured records ({what}; {self.source}, {self.date}){band}"

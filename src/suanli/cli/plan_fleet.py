@@ -7,7 +7,6 @@ Thin shell over :mod:`suanli.plan`; every run is saved in the results store
 from __future__ import annotations
 
 import contextlib
-import math
 import sys
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ import typer
 
 from rich.markup import escape
 
+from suanli.catalog.calibration import band_label
 from suanli.cli.common import CATALOG_OPTION, JSON_OPTION, console, err_console, fmt, guarded, print_json, table
 
 SCEN = typer.Argument(..., help="Scenario YAML file (see examples/scenarios/ and `suanli plan schema`).")
@@ -274,7 +274,7 @@ def render_fleet(study: Any) -> None:
         pred = p.notes["predictions"].get(f"{p.workloads[0]}/{pl.options[o]}", {})
         caps.append([pl.options[o], "own" if p.own[o] else "rent", "yes" if p.domestic[o] else "no",
                      pred.get("output_tps_per_chip"),
-                     f"{math.exp(-p.band[0, o]) - 1:+.0%}/{math.exp(p.band[0, o]) - 1:+.0%}" if p.band.size else "—",
+                     band_label(p.band[0, o]) if p.band.size else "—",
                      p.notes["options"][pl.options[o]]["per_chip_hour"][-1]])
     console.print(table(f"Options (first workload; {cur} per chip-hour in the last quarter)",
                         ["option", "mode", "domestic", "out tok/s/chip", "band", f"{cur}/chip-h"], caps))
@@ -282,9 +282,9 @@ def render_fleet(study: Any) -> None:
     console.print(table(f"Cost (present value, {cur})", ["", cur], [
         ["capital (incl. levy) + maintenance", pv["capital"]], ["facility", pv["facility"]], ["power", pv["power"]],
         ["rent", pv["rent"]], ["unmet demand at the API price", pv["unmet"]], ["all", pv["all"]],
-        [f"per M output tokens (fleet)", pl.per_mtok["output"]],
-        [f"per M total tokens (fleet)", pl.per_mtok["total"]],
-        [f"per M output tokens incl. unmet", pl.per_mtok["output_incl_unmet"]]]))
+        ["per M output tokens (fleet)", pl.per_mtok["output"]],
+        ["per M total tokens (fleet)", pl.per_mtok["total"]],
+        ["per M output tokens incl. unmet", pl.per_mtok["output_incl_unmet"]]]))
     binds = sorted([b for b in pl.binding if b["family"] not in ("capacity", "demand")],
                    key=lambda b: -abs(b.get("marginal") or b["dual"] or 0))
     dem = [b for b in pl.binding if b["family"] == "demand"]

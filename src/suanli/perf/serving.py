@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from suanli.catalog.calibration import band_label
 from suanli.perf.hardware import HardwareSpec
 from suanli.perf.inference import BOTTLENECKS, StepTime, step_time
 from suanli.perf.lengths import Lengths
@@ -307,7 +308,7 @@ class ErrorBand:
         ('-16%/+19%', '±16%')
         """
         if self.p80 is not None:
-            return f"{100 * (np.exp(-self.p80) - 1):+.0f}%/{100 * (np.exp(self.p80) - 1):+.0f}%"
+            return band_label(self.p80)
         return f"±{100 * self.mape:.0f}%" if self.mape is not None else "—"
 
     def to_dict(self) -> dict:
