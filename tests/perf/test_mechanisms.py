@@ -303,6 +303,28 @@ def test_expert_dispatch_per_touched_expert_by_hand():
     assert float(d1.overhead) == pytest.approx(float(d0.overhead))
 
 
+def test_expert_loop_only_where_the_engine_has_no_grouped_moe_kernel(catalog):
+    """Chitu runs a layer's experts as grouped kernels on Ascend (torch_npu grouped matmul) and CUDA
+    (Triton fused MoE), and one by one elsewhere: only there does the cost per expert touched apply,
+    and it is the profile's stated value, not a fitted one."""
+    from suanli.perf.calibrate import FIT_PARAMS
+    from suanli.perf.hardware import load_params
+
+    p = load_params()
+    chitu = p["engines"]["chitu"]
+    assert {"cann", "cuda"} <= set(chitu["grouped_experts"])
+    assert "engines.chitu.expert_us" not in {fp.name for fp in FIT_PARAMS}
+    assert chitu["expert_us"] == load_params(calibrated=False)["engines"]["chitu"]["expert_us"]
+    ascend = HardwareSpec.from_catalog(catalog, "ascend-910b2", engine="chitu", params=p)
+    h20 = HardwareSpec.from_catalog(catalog, "h20", engine="chitu", params=p)
+    metax = HardwareSpec.from_catalog(catalog, "metax-c500", engine="chitu", params=p)
+    assert "expert_us" not in ascend.serving and "expert_us" not in h20.serving
+    assert metax.serving["expert_us"] == float(chitu["expert_us"])
+    # the rest of the engine's profile (eager dispatch per layer, no expert parallelism) still applies
+    assert ascend.serving["layer_overhead_us"] == metax.serving["layer_overhead_us"] == chitu["layer_overhead_us"]
+    assert ascend.serving["expert_parallel"] is False
+
+
 def test_engine_without_expert_parallelism_searches_tp_and_pp_only(catalog):
     """Chitu's profile has no expert parallelism: its MoE layouts are TP x PP (unless --ep is fixed)."""
     from suanli.perf.search import Request, parallel_candidates, prepare

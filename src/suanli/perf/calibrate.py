@@ -19,14 +19,16 @@ parameter                                 rows it is fitted on
                                           other families keep the prior ``attn_scale.mla``
 ``engines.<engine>.request_us``           ... of that engine (trt-llm, vllm):
                                           host work per request per decode step
-``engines.chitu.expert_us``               ... of Chitu's MoE rows: host dispatch per expert
-                                          touched per MoE layer (experts run one by one;
-                                          prior 35 us, five eager kernels)
+``engines.chitu.layer_overhead_us``       ... of Chitu (an eager engine): host dispatch per
+                                          transformer layer per step (prior 103 us)
 ========================================  ==========================================
 
-Chitu's per-layer host dispatch (``engines.chitu.layer_overhead_us``) is not fitted: on Chitu's
-rows it is a constant per step, as CANN's per-step host cost is, and the two cannot be told
-apart; it keeps its published prior (103 us, the eager-versus-graph gap) in hardware.yaml.
+Chitu's per-layer host dispatch is told from CANN's cost per step by the other engines' CANN rows
+(SGLang, CloudMatrix-Infer: graph-captured, no per-layer dispatch), which pin the stack's share.
+Its host dispatch per expert touched (``engines.chitu.expert_us``) is not fitted: Chitu loops over the
+experts only on a stack without a grouped MoE kernel (``grouped_experts`` in hardware.yaml), which
+leaves two low-trust MetaX rows of one README to pay it, too few to fit a value on; it keeps its
+prior (35 us, five eager kernels per expert).
 
 SGLang's host work per request (``engines.sglang.request_us``) is not fitted either: its overlap
 scheduler prepares the next batch on the CPU while the accelerator runs the current one, so the
@@ -81,9 +83,8 @@ FIT_PARAMS: tuple[FitParam, ...] = (
     FitParam("engines.trt-llm.request_us", ("engines", "trt-llm", "request_us"), 0.0, 200.0, 5.0,
              "TensorRT-LLM serving rows"),
     FitParam("engines.vllm.request_us", ("engines", "vllm", "request_us"), 0.0, 200.0, 10.0, "vLLM serving rows"),
-    FitParam("engines.chitu.expert_us", ("engines", "chitu", "expert_us"), 0.0, 500.0, 35.0,
-             "Chitu MoE serving rows (GLM-4.5-Air on 910B2, DeepSeek on MetaX): host dispatch per expert "
-             "touched per MoE layer of an engine that loops over the experts"),
+    FitParam("engines.chitu.layer_overhead_us", ("engines", "chitu", "layer_overhead_us"), 0.0, 2000.0, 103.0,
+             "Chitu serving rows: host dispatch per transformer layer per step of an eager engine"),
 )
 
 

@@ -167,6 +167,25 @@ def _m_half(params: dict, family: str, units: int, bf16_per_rank: float, base: f
     return base * (bf16_per_rank / float(units)) / (rb / float(ur))
 
 
+def _engine_serving(eng: dict, stack: str) -> dict:
+    """The serving values an engine profile states for a chip of ``stack``.
+
+    An engine that loops over the routed experts (``expert_us``) does so only where it has no
+    grouped MoE kernel: a stack named in its ``grouped_experts`` runs every expert of a layer in
+    one kernel, so the cost per expert touched does not apply there.
+
+    >>> _engine_serving({"expert_us": 35.0, "grouped_experts": ["cann"]}, "cann")
+    {}
+    >>> _engine_serving({"expert_us": 35.0, "grouped_experts": ["cann"]}, "maca")
+    {'expert_us': 35.0}
+    """
+    out = {k: eng[k] for k in ("step_overhead_ms", "layer_overhead_us", "expert_us", "expert_parallel")
+           if eng.get(k) is not None}
+    if stack in (eng.get("grouped_experts") or ()):
+        out.pop("expert_us", None)
+    return out
+
+
 def _waves(params: dict, family: str, hardware: str) -> dict:
     """The GEMM tile shapes of ``family`` and the SM/CU count of ``hardware`` (``gemm_waves`` in hardware.yaml)."""
     gw = params.get("gemm_waves") or {}
@@ -353,9 +372,7 @@ class HardwareSpec:
             comm=comm_p, attn_scale=ascale, attn_scale_prior=aprior,
             # an engine may state its own host cost per scheduling iteration (and, eager, per layer);
             # a chip calibrated on small-batch serving rows states its own (suanli calibrate), which wins
-            serving={**p["serving"], **{k: eng[k] for k in ("step_overhead_ms", "layer_overhead_us", "expert_us",
-                                                             "expert_parallel")
-                                        if eng.get(k) is not None},
+            serving={**p["serving"], **_engine_serving(eng, acc.stack),
                      **({"step_overhead_ms": float(mat["step_overhead_ms"])}
                         if mat.get("step_overhead_ms") is not None else {})},
             estimates=tuple(dict.fromkeys(estimates)),
