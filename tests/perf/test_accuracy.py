@@ -156,6 +156,23 @@ def test_phase_commands_take_length_spread_and_engine_limits(cmd):
         assert top(spread) <= top(fixed)
 
 
+@pytest.mark.parametrize(("engine", "cap", "chunked"), [("sglang", None, None), ("vllm", None, None),
+                                                       ("trt-llm", 2048, None), ("sglang", 1024, False)])
+def test_prefill_search_never_exceeds_the_engines_tokens_per_step(catalog, engine, cap, chunked):
+    """A prefill step holds at most max_num_tokens prompt tokens per scheduler (the engine's chunk; one
+    scheduler per attention-DP group and pipeline micro-batch, shared by the ranks of a TP group), or
+    one whole prompt when the engine does not chunk and the prompt is longer."""
+    isl = 4096.0
+    req = Request(hardware="h200-sxm", model="llama-3.1-70b", chips=8, tp=4, isl=isl, osl=1, engine=engine,
+                  max_num_tokens=cap, chunked_prefill=chunked)
+    pred = predict_phase(catalog, req, "prefill")
+    c = pred.config
+    limit = max(float(c["engine_limits"]["max_num_tokens"]), isl)
+    per_scheduler = c["batch_per_instance"] / (c["dp"] * c["pp"])
+    assert c["batch_per_instance"] >= isl and per_scheduler <= limit
+    assert pred.metrics["input_tps_per_chip"] > 0
+
+
 def test_unequal_disaggregation(catalog):
     """24 chips as 8 prefill + 16 decode chips (instances of different sizes)."""
     p = predict_serve(catalog, Request("ascend-910c", "deepseek-v3", chips=24, weight_dtype="int8", disagg=True))

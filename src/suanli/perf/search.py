@@ -437,8 +437,11 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
             cap = float(sv.get("max_prefill_tokens", 16384)) * pc["dp"]
             grid = np.maximum(np.minimum(waiting, cap), req.isl)[:, None]
         else:
-            per_rank = 2.0 ** np.arange(9, 16)          # 512 .. 32768 tokens per rank
-            grid = np.maximum(per_rank[None, :] * R[:, None], req.isl)
+            # 512 .. 32768 prompt tokens per scheduler (one per attention-DP group and pipeline
+            # micro-batch) and step, up to the engine's cap on tokens per iteration (a prompt it
+            # does not chunk runs whole, so never below one prompt)
+            per_sched = np.unique(np.minimum(2.0 ** np.arange(9, 16), max(float(lim["max_num_tokens"]), req.isl)))
+            grid = np.maximum(per_sched[None, :] * (pc["dp"] * pc["pp"])[:, None], req.isl)
     else:
         bmax = max_seqs_per_rank(m, dt, mem_gb=hw.mem_gb, ctx=lengths.kv_ctx, spread=lengths.kv_spread,
                                  step_tokens=1024,
