@@ -261,6 +261,14 @@ def test_shipped_overlay_of_a_chip_with_no_bandwidth_loads_and_says_measured(cat
     pred = predict_serve(catalog, Request(model="qwen3-32b", hardware="ascend-910b4", chips=8, tp=8))
     text = " ".join(pred.warnings)
     assert "measured" in text and "calibrated on" in text
+    # a figure its records do not pin down says so in its note (standard error over half the value)
+    import re
+
+    from suanli.perf.chipcal import UNDETERMINED_REL_SE
+
+    se = float(re.search(r"standard error ([0-9.eE+-]+)", acc.mem_bw_tbps.note).group(1))
+    loose = se > UNDETERMINED_REL_SE * acc.mem_bw_tbps.value
+    assert ("not determined by these records" in acc.mem_bw_tbps.note) == loose
 
 
 def test_predict_serve_cli_on_the_shipped_overlay_says_measured(run_cli):

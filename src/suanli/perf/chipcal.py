@@ -96,6 +96,10 @@ def apply_calibration(cal: Any, fd: dict, mat: dict, comm: dict) -> tuple[dict, 
 
 
 # --------------------------------------------------------------------------- the parameters to fit
+#: A fitted value whose standard error exceeds this share of it is not determined by its records.
+UNDETERMINED_REL_SE = 0.5
+
+
 @dataclass(frozen=True)
 class Param:
     """One parameter of the fit: where it goes, bounds, start, and how many rows inform it."""
@@ -596,8 +600,11 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
         fig = getattr(new_acc, f_)
         d_ = next((d for d, n in PEAK_FIELDS.items() if n == f_), "")
         sd = sds.get("mem_bw") if f_ == "mem_bw_tbps" else (sds.get("peak." + d_) or sds.get("peak.16bit"))
+        loose = bool(sd) and sd > UNDETERMINED_REL_SE * abs(fig.value)
         upd[f_] = {"value": round(fig.value, 4), "confidence": "measured", "source": fig.source,
-                   "note": fig.note + (f"; standard error {sd:.3g}" if sd else "")}
+                   "note": fig.note + (f"; standard error {sd:.3g}" if sd else "")
+                   + ("; not determined by these records (standard error over half the value): a placeholder "
+                      "that lets the chip be predicted, to be read with its band" if loose else "")}
     return CalibrationResult(hw, values, sds, [r["id"] for r in use], skipped, notes, before, after, cal, upd, oof,
                              grouping=group if oof or group else None)
 
