@@ -73,17 +73,23 @@ def test_fp8_weights_carry_128x128_block_scales():
 
 def test_deepseek_v3_fp8_prefill_fits_on_8_h20(catalog):
     """671 B FP8 weights + BF16 embeddings ~ 675 GB on 8 x 96 GB: SGLang runs it (PUB-015)."""
+    from dataclasses import replace
+
     from suanli.perf.search import Request, predict_phase
 
     m = ModelShape.from_arch(catalog.model("deepseek-v3"))
     w = float(weight_bytes_per_rank(m, Dtypes.of("fp8"), tp=8)) * 8 / 1e9
     assert 670 < w < 680
     req = Request("h20", "deepseek-v3", chips=8, isl=4096, osl=1, tp=8, concurrency=512, disagg=True,
-                  weight_dtype="fp8", kv_dtype="fp8")
+                  weight_dtype="fp8", kv_dtype="fp8", engine="sglang")
     pred = predict_phase(catalog, req, "prefill")
-    # 512 prompts wait; one scheduler packs 16384 tokens (4 prompts of 4096) per step
-    assert pred.config["batch_per_instance"] == pytest.approx(16384)
+    # 512 prompts wait; one scheduler packs max_prefill_tokens (16384) into a step, within SGLang's
+    # chunk (8192 in its profile): 2 prompts of 4096 per step
+    assert pred.config["batch_per_instance"] == pytest.approx(8192)
     assert pred.metrics["input_tps_per_chip"] > 0
+    # with a larger chunk the scheduler's own budget binds: 4 prompts
+    big = predict_phase(catalog, replace(req, max_num_tokens=32768), "prefill")
+    assert big.config["batch_per_instance"] == pytest.approx(16384)
 
 
 def test_mtp_draft_passes_carry_one_token_per_sequence():
@@ -240,7 +246,8 @@ def test_prefill_first_engine_cycle_by_hand():
     hw = h200(request_us=0.0)
     dt = Dtypes.of("fp8")
     batch, isl, osl = 64.0, 2000.0, 500.0
-    cap = float(hw.serving.get("max_prefill_tokens", 16384))
+    # a prefill-only batch packs max_prefill_tokens, within the engine's chunk (max_num_tokens)
+    cap = min(float(hw.serving.get("max_prefill_tokens", 16384)), float(hw.serving.get("max_num_tokens", 8192)))
     dec = step_time(hw, LLAMA70, dt, decode_seqs=batch, q=1.0, ctx=isl + osl / 2, tp=8)
     pre = step_time(hw, LLAMA70, dt, prefill_tokens=min(batch * isl, cap), prefill_len=isl, tp=8)
     x = min(batch * isl, cap) / float(pre.total)            # prefill tokens/s of the instance

@@ -432,9 +432,11 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
             grid = fixed[:, None]
         elif req.concurrency:
             # prompts in flight: each scheduler (one per attention-DP group) packs at most
-            # max_prefill_tokens prompt tokens into one step, the rest wait for the next
+            # max_prefill_tokens prompt tokens into one step, within the engine's cap on tokens per
+            # iteration (or one whole prompt it does not chunk); the rest wait for the next
             waiting = np.maximum(req.concurrency / n_inst, 1.0) * req.isl
-            cap = float(sv.get("max_prefill_tokens", 16384)) * pc["dp"]
+            per_step = min(float(sv.get("max_prefill_tokens", 16384)), max(float(lim["max_num_tokens"]), req.isl))
+            cap = per_step * pc["dp"]
             grid = np.maximum(np.minimum(waiting, cap), req.isl)[:, None]
         else:
             # 512 .. 32768 prompt tokens per scheduler (one per attention-DP group and pipeline

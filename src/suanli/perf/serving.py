@@ -228,7 +228,10 @@ def evaluate(
     burst = None
     if mode == "mixed" and not mixed_chunk:
         # prompts in prefill-only batches: the instance's batched prefill rate X (tokens/s)
-        packed = np.minimum(batch * isl, float(sv.get("max_prefill_tokens", 16384)) * dp)  # prompt tokens a batch packs
+        # prompt tokens a batch packs: max_prefill_tokens per scheduler, within the engine's chunk
+        chunk_cap = float(sv.get("max_num_tokens", 8192) if max_num_tokens is None else max_num_tokens)
+        per_sched = np.minimum(float(sv.get("max_prefill_tokens", 16384)), np.maximum(chunk_cap, isl))
+        packed = np.minimum(batch * isl, per_sched * dp)
         per_batch = np.maximum(packed, isl)
         bst = step_time(hw, m, dtypes, prefill_tokens=per_batch / pp, prefill_len=span, tp=tp, dp=dp, ep=ep,
                         pp=pp, serving=serving)
