@@ -19,6 +19,28 @@ def h200(**kw):
     return HardwareSpec.synthetic(**base)
 
 
+def test_overlap_scheduler_hides_host_work_shorter_than_the_step():
+    """With an overlap scheduler (SGLang) the host work per request runs on the CPU while the device runs
+    the step: it costs nothing while it is shorter, and only its excess once it is longer."""
+    from dataclasses import replace
+
+    m = ModelShape("moe", layers=24, hidden=4096, heads=32, kv_heads=8, head_dim=128, vocab=32000,
+                   intermediate=14336, experts=64, top_k=4, moe_intermediate=1408, dense_layers=1, moe_layers=23)
+    kw = dict(decode_seqs=512, ctx=1000, tp=1, dp=8, ep=8)
+    dt = Dtypes.of("fp8")
+    device = step_time(h200(request_us=0.0), m, dt, **kw)
+    serial = step_time(h200(request_us=20.0), m, dt, **kw)
+    hw = h200(request_us=20.0)
+    hidden = step_time(replace(hw, serving={**hw.serving, "overlap_host": True}), m, dt, **kw)
+    host = 512 / 8 * 20e-6                                        # 1.28 ms of host work per step
+    assert float(serial.total - device.total) == pytest.approx(host)
+    assert float(device.total) > host                             # the device step is longer: all hidden
+    assert float(hidden.total) == pytest.approx(float(device.total))
+    # 100x the host work outlasts the step: the step is the host work
+    slow = replace(hw, request_us=2000.0, serving={**hw.serving, "overlap_host": True})
+    assert float(step_time(slow, m, dt, **kw).total) == pytest.approx(100 * host)
+
+
 def test_request_overhead_is_per_request_per_dp_rank():
     """20 us per request: 512 requests on 8 attention-DP ranks add 64 x 20 us = 1.28 ms per step."""
     m = ModelShape("moe", layers=24, hidden=4096, heads=32, kv_heads=8, head_dim=128, vocab=32000,

@@ -208,7 +208,12 @@ def step_time(
             overhead = overhead + e_us * 1e-6 * touched * m.moe_layers / pp
         # host work per request per step (scheduling, sampling, detokenisation): each
         # attention-DP rank runs its own scheduler over its share of the batch
-        overhead = overhead + _a(hw.request_us) * 1e-6 * ds / dp
+        host = _a(hw.request_us) * 1e-6 * ds / dp
+        if hw.serving.get("overlap_host"):
+            # an overlap scheduler prepares the next batch on the CPU while the accelerator runs
+            # this one: the host work shows only where it outlasts the device's step
+            host = np.maximum(host - (compute_part + comm_t + overhead), 0.0)
+        overhead = overhead + host
     shape = np.broadcast_shapes(*(np.shape(x) for x in (comp, memt, comm_t, overhead)))
     b = lambda x: np.broadcast_to(x, shape).astype(float)  # noqa: E731
     return StepTime(b(comp), b(memt), b(comm_t), b(overhead), b(flops), b(byts))
