@@ -150,8 +150,13 @@ def server_default_ttft_ms() -> float:
     return float(rules()["server_default_ttft_p99_ms"])
 
 
+#: Parameter keys that switch an engine behaviour on or off (true / false in a ``--perf-params`` file).
+SWITCH_KEYS = frozenset({"overlap_host", "expert_parallel", "chunked_prefill", "mixed_chunk"})
+
+
 def check_param_overrides(doc: Any, file: str, path: tuple[str, ...] = ()) -> None:
-    """Every number in a ``--perf-params`` file is finite and >= 0, and > 0 where it scales a rate.
+    """Every number in a ``--perf-params`` file is finite and >= 0, and > 0 where it scales a rate;
+    a switch is true or false, and a list of stacks is a list of names.
 
     Efficiencies, maturity factors and other ``value`` entries multiply achieved rates: 0
     would print "0 tok/s" and an infinite TTFT, so they must be > 0. Times and counts may be 0.
@@ -162,9 +167,21 @@ def check_param_overrides(doc: Any, file: str, path: tuple[str, ...] = ()) -> No
     ...
     suanli.errors.DataError: p.yaml, field 'maturity.cuda.value': must be > 0: it scales an achieved rate (got 0)
       hint: leave the key out to keep the packaged value
+    >>> check_param_overrides({"engines": {"sglang": {"overlap_host": "maybe"}}}, "p.yaml")
+    Traceback (most recent call last):
+    ...
+    suanli.errors.DataError: p.yaml, field 'engines.sglang.overlap_host': must be true or false (got 'maybe')
+      hint: write true or false, or leave the key out to keep the packaged value
     """
     from suanli.errors import DataError
 
+    key = path[-1] if path else ""
+    if key in SWITCH_KEYS and not isinstance(doc, bool):
+        raise DataError(file, f"must be true or false (got {doc!r})", field=".".join(path),
+                        hint="write true or false, or leave the key out to keep the packaged value")
+    if key == "grouped_experts" and not (isinstance(doc, list) and all(isinstance(x, str) for x in doc)):
+        raise DataError(file, f"must be a list of software stacks, e.g. [cuda, cann] (got {doc!r})",
+                        field=".".join(path), hint="leave the key out to keep the packaged value")
     if isinstance(doc, dict):
         for k, v in doc.items():
             check_param_overrides(v, file, (*path, str(k)))
