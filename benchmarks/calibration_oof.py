@@ -45,9 +45,6 @@ OUT = ROOT / "benchmarks" / "results" / "calibration_oof"
 CALIBRATED = ROOT / "src" / "suanli" / "catalog" / "data" / "calibrated"
 DOC = ROOT / "docs" / "calibration.md"
 BEGIN, END = "<!-- calibration_oof:begin -->", "<!-- calibration_oof:end -->"
-#: A calibration that replaces packaged values ships only if each fitted value's standard error is
-#: under this share of the value (the library's own threshold for a determined value).
-MAX_REL_SE = UNDETERMINED_REL_SE
 GROUP_WORDS = {"source": "one source (publication) held out at a time",
                "config": "one configuration (model + engine + layout) held out at a time"}
 
@@ -126,10 +123,11 @@ def chip_report(rows: list[dict], cat, hw: str, hold: tuple[str, ...] = ()) -> d
                    if serving_oof and not unpredictable and res.grouping else None)
     after_serving_oof = _mape(res.out_of_fold, serving_oof) if serving_oof else None
     # a calibration that replaces packaged values must pin them down: every fitted value's standard
-    # error under MAX_REL_SE of it (a chip made predictable ships regardless: its band says how sure)
+    # error under UNDETERMINED_REL_SE of it (a chip made predictable ships regardless: its band says
+    # how sure)
     undetermined = [k for k, v in res.values.items()
                     if res.sd.get(k) is None or not math.isfinite(res.sd[k]) or abs(v) <= 0
-                    or res.sd[k] / abs(v) > MAX_REL_SE]
+                    or res.sd[k] / abs(v) > UNDETERMINED_REL_SE]
     if unpredictable and res.calibration is not None and _mape(res.after, ids) is not None:
         ship, why = True, "makes the chip predictable (the catalog lacks a figure it needs)"
     elif undetermined and not unpredictable and len(undetermined) < len(res.values) and not hold:
@@ -142,7 +140,7 @@ def chip_report(rows: list[dict], cat, hw: str, hold: tuple[str, ...] = ()) -> d
             and undetermined:
         ship, why = False, ("lowers the held-out error against the packaged model refitted without the same "
                             f"held-out groups, but {', '.join(undetermined)} not determined (standard error "
-                            f"over {MAX_REL_SE:.0%} of the value): it would move every prediction of the chip "
+                            f"over {UNDETERMINED_REL_SE:.0%} of the value): it would move every prediction of the chip "
                             "on a guess")
     elif after_serving_oof is not None and before_held is not None and after_serving_oof < before_held:
         ship, why = True, ("lowers the held-out error against the packaged model refitted without the same "

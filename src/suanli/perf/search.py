@@ -30,7 +30,8 @@ from suanli.perf.lengths import Lengths
 from suanli.perf.memory import max_seqs_per_rank, weight_bytes_per_rank
 from suanli.perf.ops import Dtypes, ModelShape
 from suanli.perf.serving import (
-    ErrorBand, Evaluation, Prediction, disagg_combine, evaluate, parse_spec, server_tails, spec_acceptance,
+    ErrorBand, Evaluation, Prediction, disagg_combine, evaluate, parse_spec, prefill_tokens_per_step, server_tails,
+    spec_acceptance,
 )
 
 POW2 = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
@@ -435,8 +436,7 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
             # max_prefill_tokens prompt tokens into one step, within the engine's cap on tokens per
             # iteration (or one whole prompt it does not chunk); the rest wait for the next
             waiting = np.maximum(req.concurrency / n_inst, 1.0) * req.isl
-            per_step = min(float(sv.get("max_prefill_tokens", 16384)), max(float(lim["max_num_tokens"]), req.isl))
-            cap = per_step * pc["dp"]
+            cap = prefill_tokens_per_step(sv, float(lim["max_num_tokens"]), req.isl) * pc["dp"]
             grid = np.maximum(np.minimum(waiting, cap), req.isl)[:, None]
         else:
             # 512 .. 32768 prompt tokens per scheduler (one per attention-DP group and pipeline

@@ -136,6 +136,20 @@ class Evaluation:
         return out
 
 
+def prefill_tokens_per_step(sv: dict, chunk: Any, isl: Any) -> np.ndarray:
+    """Prompt tokens one scheduler packs into a prefill step when many prompts wait.
+
+    ``max_prefill_tokens`` (``sv``, the serving defaults), within the engine's chunk, or one whole
+    prompt it does not chunk: SGLang's scheduler stops a prefill batch when either budget runs out.
+
+    >>> float(prefill_tokens_per_step({"max_prefill_tokens": 16384}, 8192, 4096))
+    8192.0
+    >>> float(prefill_tokens_per_step({"max_prefill_tokens": 16384}, 8192, 20000))
+    16384.0
+    """
+    return np.minimum(float(sv.get("max_prefill_tokens", 16384)), np.maximum(_a(chunk), _a(isl)))
+
+
 def evaluate(
     hw: HardwareSpec,
     m: ModelShape,
@@ -188,6 +202,7 @@ def evaluate(
     L = lengths if lengths is not None else Lengths(isl, osl)
     span = L.prefill_span
     sv = hw.serving
+    chunk = float(sv.get("max_num_tokens", 8192) if max_num_tokens is None else max_num_tokens)
     p_acc = float(sv.get("mtp_acceptance", 0.7)) if accept_p is None else accept_p
     ranks = tp * dp * pp
     chips = ranks / hw.ranks_per_chip
@@ -228,10 +243,7 @@ def evaluate(
     burst = None
     if mode == "mixed" and not mixed_chunk:
         # prompts in prefill-only batches: the instance's batched prefill rate X (tokens/s)
-        # prompt tokens a batch packs: max_prefill_tokens per scheduler, within the engine's chunk
-        chunk_cap = float(sv.get("max_num_tokens", 8192) if max_num_tokens is None else max_num_tokens)
-        per_sched = np.minimum(float(sv.get("max_prefill_tokens", 16384)), np.maximum(chunk_cap, isl))
-        packed = np.minimum(batch * isl, per_sched * dp)
+        packed = np.minimum(batch * isl, prefill_tokens_per_step(sv, chunk, isl) * dp)  # prompt tokens a batch packs
         per_batch = np.maximum(packed, isl)
         bst = step_time(hw, m, dtypes, prefill_tokens=per_batch / pp, prefill_len=span, tp=tp, dp=dp, ep=ep,
                         pp=pp, serving=serving)
@@ -246,7 +258,6 @@ def evaluate(
     # TTFT: the prompt alone through one attention group, or chunk by chunk in mixed steps, plus one step
     pst = step_time(hw, m, dtypes, prefill_tokens=isl * dp, prefill_len=span, tp=tp, dp=dp, ep=ep, pp=pp,
                     serving=serving)
-    chunk = float(sv.get("max_num_tokens", 8192) if max_num_tokens is None else max_num_tokens)
 
     def first_token(prompt: np.ndarray, prefill_s: np.ndarray) -> np.ndarray:
         if not chunked_prefill:     # the prompt runs whole in one step
