@@ -56,6 +56,50 @@ def test_request_overhead_is_per_request_per_dp_rank():
     assert float(c.total) == pytest.approx(float(d.total))
 
 
+def test_streamed_responses_gathered_to_one_rank_cost_the_whole_instance():
+    """TensorRT-LLM gathers every attention-DP rank's responses to rank 0 (stream_gather): for a streaming
+    client, 512 requests on 8 ranks at 20 us cost 512 x 20 us = 10.24 ms a step there instead of 64 x 20 us
+    = 1.28 ms; an offline run (no per-token responses) and an engine that does not gather keep 1.28 ms."""
+    from dataclasses import replace
+
+    m = ModelShape("moe", layers=24, hidden=4096, heads=32, kv_heads=8, head_dim=128, vocab=32000,
+                   intermediate=14336, experts=64, top_k=4, moe_intermediate=1408, dense_layers=1, moe_layers=23)
+    kw = dict(decode_seqs=512, ctx=1000, tp=1, dp=8, ep=8)
+    dt = Dtypes.of("fp8")
+    device = step_time(h200(request_us=0.0), m, dt, streaming=True, **kw)
+    hw = h200(request_us=20.0)
+    gathering = replace(hw, serving={**hw.serving, "stream_gather": True})
+    streamed = step_time(gathering, m, dt, streaming=True, **kw)
+    offline = step_time(gathering, m, dt, streaming=False, **kw)
+    per_rank = step_time(hw, m, dt, streaming=True, **kw)
+    assert float(streamed.total - device.total) == pytest.approx(512 * 20e-6)
+    assert float(offline.total - device.total) == pytest.approx(512 / 8 * 20e-6)
+    assert float(per_rank.total - device.total) == pytest.approx(512 / 8 * 20e-6)
+    # without attention DP one rank holds the whole batch anyway: nothing changes
+    tp8 = dict(kw, tp=8, dp=1)
+    assert float(step_time(gathering, m, dt, streaming=True, **tp8).total) == pytest.approx(
+        float(step_time(gathering, m, dt, streaming=False, **tp8).total))
+
+
+def test_only_streaming_scenarios_pay_the_gathered_responses(catalog):
+    """The same TensorRT-LLM attention-DP deployment at a fixed batch: a closed-loop benchmark (its client
+    streams) pays the instance's requests on one rank each step, an offline run does not; SGLang, whose
+    ranks hand their outputs to the detokenizer each on its own, is unaffected by the scenario."""
+    from suanli.perf.search import Request, predict_serve
+
+    def step_ms(engine, scenario):
+        req = Request(hardware="h200-sxm", model="deepseek-v3", chips=8, isl=1000, osl=1000, tp=1, ep=8, dp=8,
+                      batch_per_chip=64, engine=engine, scenario=scenario, weight_dtype="fp8")
+        return predict_serve(catalog, req).metrics["step_ms"]
+
+    trt_off, trt_fixed = step_ms("trt-llm", "offline"), step_ms("trt-llm", "fixed")
+    from suanli.perf.hardware import load_params
+
+    us = float(load_params()["engines"]["trt-llm"]["request_us"])
+    assert trt_fixed - trt_off == pytest.approx(512 * us * 1e-3 * (1 - 1 / 8), rel=1e-6)
+    assert step_ms("sglang", "fixed") == pytest.approx(step_ms("sglang", "offline"), rel=1e-9)
+
+
 def test_request_overhead_read_per_engine(catalog):
     from suanli.perf.hardware import load_params
 

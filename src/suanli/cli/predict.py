@@ -113,7 +113,9 @@ def _show(pred: Any, title: str) -> None:
     if c.get("scenario"):
         slos = [f"{k} {c['slo_basis']} <= {fmt(c[f'{k.lower()}_slo_ms'])} ms" for k in ("TTFT", "TPOT")
                 if c.get(f"{k.lower()}_slo_ms") is not None]
-        console.print(f"[bold]scenario[/]: {c['scenario']}" + (f"; SLOs: {', '.join(slos)}" if slos else ""))
+        console.print(f"[bold]scenario[/]: {c['scenario']}" + (f"; SLOs: {', '.join(slos)}" if slos else "")
+                      + ("; clients take each token as it is made (streamed responses)"
+                         if c.get("streamed_responses") else ""))
     for d in c.get("defaults") or []:
         console.print(f"[dim]default:[/] {d}", highlight=False)
     ln, lim = c.get("lengths") or {}, c.get("engine_limits") or {}
@@ -165,7 +167,8 @@ def serve(
     scenario: Optional[str] = typer.Option(
         None, "--scenario", help="offline (max throughput; SLOs on the mean), server (Poisson arrivals; SLOs at p99) "
                                  "or fixed (a benchmark client holding --concurrency requests; fixed-length requests "
-                                 "sent at once move in waves). Default: server when an SLO or --arrival-rate is given, "
+                                 "sent at once move in waves). Server and fixed clients stream each token; offline "
+                                 "returns whole outputs. Default: server when an SLO or --arrival-rate is given, "
                                  "else offline."),
     arrival_rate: Optional[float] = typer.Option(
         None, "--arrival-rate", help="Requests/s arriving across all chips (Poisson): p99 latencies at this load."),

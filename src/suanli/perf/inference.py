@@ -107,6 +107,7 @@ def step_time(
     overlap: Any = None,
     step_overhead: bool = True,
     serving: bool = True,
+    streaming: bool = False,
 ) -> StepTime:
     """Time of one step of one pipeline stage on its busiest rank.
 
@@ -128,6 +129,9 @@ def step_time(
         parameter where attention-DP and EP run two-batch overlap, else 0.
     serving
         Apply the software-maturity and engine factors (False: kernel level).
+    streaming
+        The clients take every token as it is made (one response per decoding sequence per
+        step; see ``stream_gather`` in hardware.yaml).
     """
     ds, pt, pl = _a(decode_seqs), _a(prefill_tokens), np.maximum(_a(prefill_len), 1.0)
     tp, dp, ep, pp = _a(tp), _a(dp), _a(ep), _a(pp)
@@ -207,8 +211,10 @@ def step_time(
             touched = experts_touched_per_rank(m.experts, m.top_k, ds * _a(q) + pt, ep)
             overhead = overhead + e_us * 1e-6 * touched * m.moe_layers / pp
         # host work per request per step (scheduling, sampling, detokenisation): each
-        # attention-DP rank runs its own scheduler over its share of the batch
-        host = _a(hw.request_us) * 1e-6 * ds / dp
+        # attention-DP rank runs its own scheduler over its share of the batch; an engine that
+        # gathers every rank's streamed responses to one rank (stream_gather) does it there for all
+        gather = streaming and bool(hw.serving.get("stream_gather"))
+        host = _a(hw.request_us) * 1e-6 * (ds if gather else ds / dp)
         if hw.serving.get("overlap_host"):
             # an overlap scheduler prepares the next batch on the CPU while the accelerator runs
             # this one: the host work shows only where it outlasts the device's step

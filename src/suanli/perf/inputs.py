@@ -150,8 +150,22 @@ def server_default_ttft_ms() -> float:
     return float(rules()["server_default_ttft_p99_ms"])
 
 
+@cache
+def _streaming_scenarios() -> frozenset[str]:
+    return frozenset(rules()["streaming_scenarios"])
+
+
+def streams(scenario: str | None) -> bool:
+    """Whether the clients of ``scenario`` take each token as it is made (``streaming_scenarios``).
+
+    >>> streams("server"), streams("fixed"), streams("offline")
+    (True, True, False)
+    """
+    return scenario in _streaming_scenarios()
+
+
 #: Parameter keys that switch an engine behaviour on or off (true / false in a ``--perf-params`` file).
-SWITCH_KEYS = frozenset({"overlap_host", "expert_parallel", "chunked_prefill", "mixed_chunk"})
+SWITCH_KEYS = frozenset({"overlap_host", "expert_parallel", "chunked_prefill", "mixed_chunk", "stream_gather"})
 
 
 def check_param_overrides(doc: Any, file: str, path: tuple[str, ...] = ()) -> None:
@@ -245,4 +259,4 @@ def normalize_request(req: Any) -> None:
 
 
 __all__ = ["check_dtype", "check_mtp_head", "check_number", "check_param_overrides", "check_spec_decode", "normalize_request",
-           "resolve_scenario", "rules", "server_default_ttft_ms"]
+           "resolve_scenario", "rules", "server_default_ttft_ms", "streams"]

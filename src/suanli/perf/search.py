@@ -25,7 +25,7 @@ from suanli.errors import SuanliError
 from suanli.perf.disagg import disagg_plan, disagg_plan_closed
 from suanli.perf.hardware import HardwareSpec, load_params
 from suanli.perf.inference import BOTTLENECKS
-from suanli.perf.inputs import check_mtp_head, normalize_request
+from suanli.perf.inputs import check_mtp_head, normalize_request, streams
 from suanli.perf.lengths import Lengths
 from suanli.perf.memory import max_seqs_per_rank, weight_bytes_per_rank
 from suanli.perf.ops import Dtypes, ModelShape
@@ -341,7 +341,8 @@ def _phase_pred(ctx: Context, req: Request, ev: Evaluation, i: int, kind: str, c
         config.update(extra)
     # what the SLOs mean and which defaults were applied, so every interface prints the same
     config.update(scenario=req.scenario, ttft_slo_ms=req.ttft_slo_ms, tpot_slo_ms=req.tpot_slo_ms,
-                  slo_basis="p99" if req.scenario == "server" else "mean", defaults=list(req.defaults))
+                  slo_basis="p99" if req.scenario == "server" else "mean", defaults=list(req.defaults),
+                  streamed_responses=streams(req.scenario))
     bott = {ev.mode if ev.mode != "mixed" else "decode": ev.step.bottleneck_name(i)}
     shares = {ev.mode if ev.mode != "mixed" else "decode": {k: round(v, 4) for k, v in ev.step.shares(i).items()}}
     if ev.prefill_step is not None and ev.mode != "prefill":
@@ -478,7 +479,7 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
                   osl=req.osl, mode=mode, draft=draft, lengths=lengths,
                   accept_p=req.accept_p if req.accept_p is not None else spec_acceptance(req.spec_decode, sv),
                   max_num_tokens=lim["max_num_tokens"], chunked_prefill=bool(lim["chunked_prefill"]),
-                  mixed_chunk=bool(lim["mixed_chunk"]), waves=closed_waves(req))
+                  mixed_chunk=bool(lim["mixed_chunk"]), waves=closed_waves(req), streaming=streams(req.scenario))
     if req.concurrency and req.batch_per_chip is None:
         if mode == "mixed":
             # a closed loop: each client cycles through its TTFT and osl - 1 more tokens, so an instance
