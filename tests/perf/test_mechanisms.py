@@ -66,19 +66,22 @@ def test_streamed_responses_gathered_to_one_rank_cost_the_whole_instance():
                    intermediate=14336, experts=64, top_k=4, moe_intermediate=1408, dense_layers=1, moe_layers=23)
     kw = dict(decode_seqs=512, ctx=1000, tp=1, dp=8, ep=8)
     dt = Dtypes.of("fp8")
-    device = step_time(h200(request_us=0.0), m, dt, streaming=True, **kw)
+    device = step_time(h200(request_us=0.0), m, dt, stream_interval=1, **kw)
     hw = h200(request_us=20.0)
     gathering = replace(hw, serving={**hw.serving, "stream_gather": True})
-    streamed = step_time(gathering, m, dt, streaming=True, **kw)
-    offline = step_time(gathering, m, dt, streaming=False, **kw)
-    per_rank = step_time(hw, m, dt, streaming=True, **kw)
+    streamed = step_time(gathering, m, dt, stream_interval=1, **kw)
+    offline = step_time(gathering, m, dt, stream_interval=0, **kw)
+    per_rank = step_time(hw, m, dt, stream_interval=1, **kw)
     assert float(streamed.total - device.total) == pytest.approx(512 * 20e-6)
     assert float(offline.total - device.total) == pytest.approx(512 / 8 * 20e-6)
     assert float(per_rank.total - device.total) == pytest.approx(512 / 8 * 20e-6)
+    # a response every 4 steps: rank 0 handles its own 64 requests and a quarter of the other 448
+    every4 = step_time(gathering, m, dt, stream_interval=4, **kw)
+    assert float(every4.total - device.total) == pytest.approx((64 + 448 / 4) * 20e-6)
     # without attention DP one rank holds the whole batch anyway: nothing changes
     tp8 = dict(kw, tp=8, dp=1)
-    assert float(step_time(gathering, m, dt, streaming=True, **tp8).total) == pytest.approx(
-        float(step_time(gathering, m, dt, streaming=False, **tp8).total))
+    assert float(step_time(gathering, m, dt, stream_interval=1, **tp8).total) == pytest.approx(
+        float(step_time(gathering, m, dt, stream_interval=0, **tp8).total))
 
 
 def test_only_streaming_scenarios_pay_the_gathered_responses(catalog):
@@ -98,6 +101,24 @@ def test_only_streaming_scenarios_pay_the_gathered_responses(catalog):
     us = float(load_params()["engines"]["trt-llm"]["request_us"])
     assert trt_fixed - trt_off == pytest.approx(512 * us * 1e-3 * (1 - 1 / 8), rel=1e-6)
     assert step_ms("sglang", "fixed") == pytest.approx(step_ms("sglang", "offline"), rel=1e-9)
+
+
+def test_stream_interval_is_checked_and_relieves_the_gathering_rank(catalog):
+    """--stream-interval N: a response every N steps. It must be a whole number >= 1 and needs a scenario
+    whose clients stream; a larger interval never slows the step, and the prediction states it."""
+    from suanli.errors import SuanliError
+    from suanli.perf.search import Request, predict_serve
+
+    kw = dict(hardware="h200-sxm", model="deepseek-v3", chips=8, isl=1000, osl=1000, tp=1, ep=8, dp=8,
+              batch_per_chip=64, engine="trt-llm", weight_dtype="fp8", scenario="fixed")
+    steps = [predict_serve(catalog, Request(**kw, stream_interval=n)).metrics["step_ms"] for n in (1, 2, 4, 16)]
+    assert all(a > b for a, b in zip(steps, steps[1:]))
+    assert predict_serve(catalog, Request(**kw, stream_interval=4)).config["stream_interval"] == 4
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(SuanliError, match="stream_interval"):
+            Request(**kw, stream_interval=bad)
+    with pytest.raises(SuanliError, match="whole outputs"):
+        Request(**{**kw, "scenario": "offline"}, stream_interval=2)
 
 
 def test_request_overhead_read_per_engine(catalog):

@@ -46,6 +46,10 @@ MIXED = typer.Option(None, "--mixed-chunk/--no-mixed-chunk",
                      help="Prompt chunks ride in decode steps; --no-mixed-chunk: prompts run first in prefill-only "
                           "batches and decoding waits (default: the engine's profile).")
 MAX_SEQ = typer.Option(None, "--max-seq-len", help="Engine cap on input + output tokens of one request.")
+STREAM = typer.Option(None, "--stream-interval", min=1,
+                      help="Steps between two responses to a streaming client (server and fixed scenarios; "
+                           "default 1: every token). TensorRT-LLM with attention DP handles every rank's responses "
+                           "on one rank, so a larger interval cuts that host work.")
 
 
 def _lengths(path: Optional[Path], kw: dict) -> dict:
@@ -113,8 +117,10 @@ def _show(pred: Any, title: str) -> None:
     if c.get("scenario"):
         slos = [f"{k} {c['slo_basis']} <= {fmt(c[f'{k.lower()}_slo_ms'])} ms" for k in ("TTFT", "TPOT")
                 if c.get(f"{k.lower()}_slo_ms") is not None]
+        every = c.get("stream_interval") or 1
         console.print(f"[bold]scenario[/]: {c['scenario']}" + (f"; SLOs: {', '.join(slos)}" if slos else "")
-                      + ("; clients take each token as it is made (streamed responses)"
+                      + (("; clients take each token as it is made (streamed responses)" if every == 1 else
+                          f"; clients get a streamed response every {every} steps")
                          if c.get("streamed_responses") else ""))
     for d in c.get("defaults") or []:
         console.print(f"[dim]default:[/] {d}", highlight=False)
@@ -177,7 +183,7 @@ def serve(
     isl_cv: float = ISL_CV, osl_cv: float = OSL_CV, osl_max: Optional[float] = OSL_MAX,
     lengths: Optional[Path] = LENGTHS, max_batch_per_rank: Optional[int] = MAX_BATCH,
     max_num_tokens: Optional[int] = MAX_TOKENS, chunked_prefill: Optional[bool] = CHUNKED, mixed_chunk: Optional[bool] = MIXED,
-    max_seq_len: Optional[int] = MAX_SEQ,
+    max_seq_len: Optional[int] = MAX_SEQ, stream_interval: Optional[int] = STREAM,
     perf_params: Optional[Path] = PARAMS, catalog: Optional[list[Path]] = CATALOG_OPTION, json_out: bool = JSON_OPTION,
 ) -> None:
     """Best serving configuration: tokens/s per chip, TTFT, TPOT, memory, bottlenecks, error band.
@@ -201,6 +207,7 @@ def serve(
       suanli predict serve -H ascend-910c -n 16 -m deepseek-v3 --weight-dtype int8 --disagg --json
       suanli predict serve -H ascend-910c -n 16 -m deepseek-v3 --weight-dtype int4 --disagg --isl 3500 --osl 1500 --concurrency 384 --scenario fixed
       suanli predict serve -H b200 -n 8 -m deepseek-v3 --weight-dtype fp4 --isl 804 --osl 3736 --osl-cv 1.11 --osl-max 20000 --engine trt-llm --max-batch-per-rank 512
+      suanli predict serve -H gb200 -n 72 -m deepseek-v3 --weight-dtype fp4 --engine trt-llm --tp 1 --ep 8 --dp 8 --ttft-slo-ms 2000 --tpot-slo-ms 80 --stream-interval 4
     """
     from suanli.perf.search import predict_serve
 
@@ -213,7 +220,8 @@ def serve(
                    arrival_rate=arrival_rate,
                    **_lengths(lengths, dict(isl=isl, osl=osl, isl_cv=isl_cv, osl_cv=osl_cv, osl_max=osl_max)),
                    max_batch_per_rank=max_batch_per_rank, max_num_tokens=max_num_tokens,
-                   chunked_prefill=chunked_prefill, mixed_chunk=mixed_chunk, max_seq_len=max_seq_len)
+                   chunked_prefill=chunked_prefill, mixed_chunk=mixed_chunk, max_seq_len=max_seq_len,
+                   stream_interval=stream_interval)
     isl, osl = req.isl, req.osl
     pred = predict_serve(cat, req, params=params)
     if json_out:

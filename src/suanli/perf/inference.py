@@ -107,7 +107,7 @@ def step_time(
     overlap: Any = None,
     step_overhead: bool = True,
     serving: bool = True,
-    streaming: bool = False,
+    stream_interval: Any = 0,
 ) -> StepTime:
     """Time of one step of one pipeline stage on its busiest rank.
 
@@ -129,9 +129,9 @@ def step_time(
         parameter where attention-DP and EP run two-batch overlap, else 0.
     serving
         Apply the software-maturity and engine factors (False: kernel level).
-    streaming
-        The clients take every token as it is made (one response per decoding sequence per
-        step; see ``stream_gather`` in hardware.yaml).
+    stream_interval
+        Steps between two responses to a streaming client (1: every token as it is made; 0: no
+        streamed responses, an offline run). See ``stream_gather`` in hardware.yaml.
     """
     ds, pt, pl = _a(decode_seqs), _a(prefill_tokens), np.maximum(_a(prefill_len), 1.0)
     tp, dp, ep, pp = _a(tp), _a(dp), _a(ep), _a(pp)
@@ -213,8 +213,12 @@ def step_time(
         # host work per request per step (scheduling, sampling, detokenisation): each
         # attention-DP rank runs its own scheduler over its share of the batch; an engine that
         # gathers every rank's streamed responses to one rank (stream_gather) does it there for all
-        gather = streaming and bool(hw.serving.get("stream_gather"))
-        host = _a(hw.request_us) * 1e-6 * (ds if gather else ds / dp)
+        handled = ds / dp
+        if hw.serving.get("stream_gather"):
+            # the other ranks' streamed responses, one per request every stream_interval steps
+            si = _a(stream_interval)
+            handled = handled + np.where(si > 0, (ds - ds / dp) / np.maximum(si, 1.0), 0.0)
+        host = _a(hw.request_us) * 1e-6 * handled
         if hw.serving.get("overlap_host"):
             # an overlap scheduler prepares the next batch on the CPU while the accelerator runs
             # this one: the host work shows only where it outlasts the device's step

@@ -75,6 +75,7 @@ class Request:
     chunked_prefill: bool | None = None     # None: the engine's profile
     mixed_chunk: bool | None = None         # prompt chunks ride in decode steps (None: the engine's profile)
     max_seq_len: int | None = None          # engine cap on input + output tokens of one request
+    stream_interval: int | None = None      # steps between responses to a streaming client (None: 1)
     defaults: tuple[str, ...] = field(default=(), compare=False)  # set by the checks: the defaults applied
 
     def __post_init__(self) -> None:
@@ -100,6 +101,16 @@ class Request:
         if self.max_seq_len is not None and self.isl + self.osl > self.max_seq_len:
             raise SuanliError(f"isl + osl = {self.isl + self.osl:g} tokens exceeds max_seq_len = {self.max_seq_len:g}",
                               hint="raise --max-seq-len or shorten the requests")
+        if self.stream_interval is not None:
+            v = self.stream_interval
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise SuanliError(f"stream_interval must be a whole number >= 1 (got {v!r})",
+                                  hint="the engine's steps between two responses to a streaming client "
+                                       "(TensorRT-LLM, vLLM and SGLang --stream-interval; 1 = every token)")
+            if not streams(self.scenario):
+                raise SuanliError(f"stream_interval applies to clients that stream; the {self.scenario} scenario "
+                                  "returns whole outputs",
+                                  hint="use --scenario server or fixed, or leave --stream-interval out")
         if self.arrival_rate is not None and self.scenario != "server":
             raise SuanliError("an arrival rate describes the server scenario",
                               hint="use scenario='server' (CLI: --scenario server) with --arrival-rate")
@@ -342,7 +353,8 @@ def _phase_pred(ctx: Context, req: Request, ev: Evaluation, i: int, kind: str, c
     # what the SLOs mean and which defaults were applied, so every interface prints the same
     config.update(scenario=req.scenario, ttft_slo_ms=req.ttft_slo_ms, tpot_slo_ms=req.tpot_slo_ms,
                   slo_basis="p99" if req.scenario == "server" else "mean", defaults=list(req.defaults),
-                  streamed_responses=streams(req.scenario))
+                  streamed_responses=streams(req.scenario),
+                  stream_interval=responses_every(req) or None)
     bott = {ev.mode if ev.mode != "mixed" else "decode": ev.step.bottleneck_name(i)}
     shares = {ev.mode if ev.mode != "mixed" else "decode": {k: round(v, 4) for k, v in ev.step.shares(i).items()}}
     if ev.prefill_step is not None and ev.mode != "prefill":
@@ -372,6 +384,13 @@ def _queued_warning(pred: Prediction, req: Request, running: float) -> None:
             f"{running:,.0f} of the {req.concurrency:,.0f} requests in flight run at once (the engine's "
             f"max_batch_per_rank over the instances); the other {req.concurrency - running:,.0f} wait in its "
             "queue, and that wait is not in the TTFT shown")
+
+
+def responses_every(req: Request) -> int:
+    """Steps between two responses to a client: the request's ``stream_interval`` (default 1, every
+    token) where the scenario's clients stream (``perf.inputs.streams``), else 0 (whole outputs).
+    """
+    return int(req.stream_interval or 1) if streams(req.scenario) else 0
 
 
 def closed_waves(req: Request) -> bool:
@@ -479,7 +498,7 @@ def _run(ctx: Context, req: Request, mode: str, *, score_metric: str = "output_t
                   osl=req.osl, mode=mode, draft=draft, lengths=lengths,
                   accept_p=req.accept_p if req.accept_p is not None else spec_acceptance(req.spec_decode, sv),
                   max_num_tokens=lim["max_num_tokens"], chunked_prefill=bool(lim["chunked_prefill"]),
-                  mixed_chunk=bool(lim["mixed_chunk"]), waves=closed_waves(req), streaming=streams(req.scenario))
+                  mixed_chunk=bool(lim["mixed_chunk"]), waves=closed_waves(req), stream_interval=responses_every(req))
     if req.concurrency and req.batch_per_chip is None:
         if mode == "mixed":
             # a closed loop: each client cycles through its TTFT and osl - 1 more tokens, so an instance

@@ -171,7 +171,7 @@ def evaluate(
     chunked_prefill: bool = True,
     mixed_chunk: bool = True,
     waves: bool = False,
-    streaming: bool = False,
+    stream_interval: int = 0,
 ) -> Evaluation:
     """Throughput and latency of arrays of configurations (see the module docstring).
 
@@ -198,8 +198,9 @@ def evaluate(
     rest of the burst spread over the output; without waves the prefill pauses fall on
     every token (TPOT = the cycle over ``osl``) and TTFT is one prompt's prefill.
 
-    ``streaming``: the clients take each token as it is made, one response per decoding
-    sequence per step (the server and closed-loop scenarios, ``perf.inputs.streams``).
+    ``stream_interval``: the clients take the tokens as they are made, a response per decoding
+    sequence every ``stream_interval`` steps (the server and closed-loop scenarios,
+    ``perf.inputs.streams``; 0: no streamed responses).
     """
     tp, pp, ep, dp, batch = (_a(x) for x in (tp, pp, ep, dp, batch))
     isl, osl, draft = _a(isl), _a(osl), _a(draft)
@@ -236,7 +237,7 @@ def evaluate(
     mix = mode == "mixed" and mixed_chunk
     pre_tok = micro * isl * a / np.maximum(osl, 1.0) if mix else 0.0
     st = step_time(hw, m, dtypes, decode_seqs=micro, q=1.0 + draft, ctx=ctx, prefill_tokens=pre_tok,
-                   prefill_len=span, tp=tp, dp=dp, ep=ep, pp=pp, serving=serving, streaming=streaming)
+                   prefill_len=span, tp=tp, dp=dp, ep=ep, pp=pp, serving=serving, stream_interval=stream_interval)
     step_s = st.total
     if np.any(draft > 0):
         # draft model: `draft` passes of one MTP layer (+ LM head) over the batch, each with one
