@@ -77,6 +77,7 @@ def test_parameters_without_rows_are_not_fitted(catalog):
     names = {fp.name for fp in C.informed(rows, catalog)}
     assert "maturity.cuda" in names and "engines.vllm.request_us" in names
     assert "maturity.cann" not in names and "engines.trt-llm.request_us" not in names
+    assert "comm.overlap" not in names          # no attention DP, no all-to-all to hide
 
 
 def test_report_headline_is_leave_one_source_out():

@@ -121,6 +121,36 @@ def test_stream_interval_is_checked_and_relieves_the_gathering_rank(catalog):
         Request(**{**kw, "scenario": "offline"}, stream_interval=2)
 
 
+def test_prefill_dispatch_crosses_each_node_once():
+    """DeepEP's normal kernels send a token once to each other node holding one of its experts. EP32 over
+    4 nodes of 8, top-8 routing: a given node holds one of the 8 with probability 1 - (3/4)^8 = 0.8999, so
+    a token crosses the NICs 3 x 0.8999 = 2.70 times where one copy per expert sends 8 x 24/32 = 6; a
+    decode step (no prompt tokens) keeps one copy per expert, and so does an engine without the switch."""
+    from dataclasses import replace
+
+    from suanli.perf import comm
+
+    hw = HardwareSpec.synthetic(scaleup_gbps=450.0, scaleout_gbps=50.0, domain_ranks=8)
+    so = 50e9 * float(hw.comm["alltoall_eff_scaleout"])
+    lat = float(hw.comm["alltoall_latency_us_scaleout"]) * 1e-6
+    tok = 1e8                                                   # a rank's tokens x hidden x bytes
+    assert float(comm.alltoall_per_node_time(hw, tok, 8, 32)) == pytest.approx(lat + tok * 3 * (1 - 0.75 ** 8) / so)
+    assert float(comm.alltoall_time(hw, tok * 8, 32)) == pytest.approx(lat + tok * 8 * 24 / 32 / so)
+    # inside one node nothing crosses a NIC: every copy rides the scale-up links, as before
+    assert float(comm.alltoall_per_node_time(hw, tok, 8, 8)) == pytest.approx(float(comm.alltoall_time(hw, tok * 8, 8)))
+
+    m = ModelShape("moe", layers=24, hidden=4096, heads=32, kv_heads=8, head_dim=128, vocab=32000,
+                   intermediate=14336, experts=64, top_k=8, moe_intermediate=1408, dense_layers=1, moe_layers=23)
+    dt = Dtypes.of("fp8")
+    per_node = replace(hw, serving={**hw.serving, "prefill_dispatch_per_node": True})
+    prefill = dict(prefill_tokens=32 * 4096, prefill_len=4096, tp=1, dp=32, ep=32, overlap=0.0)
+    decode = dict(decode_seqs=32 * 64, ctx=2000, tp=1, dp=32, ep=32, overlap=0.0)
+    assert float(step_time(per_node, m, dt, **prefill).communication) < 0.5 * float(
+        step_time(hw, m, dt, **prefill).communication)
+    assert float(step_time(per_node, m, dt, **decode).communication) == pytest.approx(
+        float(step_time(hw, m, dt, **decode).communication))
+
+
 def test_request_overhead_read_per_engine(catalog):
     from suanli.perf.hardware import load_params
 

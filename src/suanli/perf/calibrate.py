@@ -21,6 +21,10 @@ parameter                                 rows it is fitted on
                                           host work per request per decode step
 ``engines.chitu.layer_overhead_us``       ... of Chitu (an eager engine): host dispatch per
                                           transformer layer per step (prior 103 us)
+``comm.overlap``                          ... with attention DP and expert parallelism: the
+                                          share of the MoE all-to-all (dispatch and combine)
+                                          hidden behind compute (prior 0.8, an estimate of
+                                          two-batch overlap)
 ========================================  ==========================================
 
 Chitu's per-layer host dispatch is told from CANN's cost per step by the other engines' CANN rows
@@ -85,6 +89,9 @@ FIT_PARAMS: tuple[FitParam, ...] = (
     FitParam("engines.vllm.request_us", ("engines", "vllm", "request_us"), 0.0, 200.0, 10.0, "vLLM serving rows"),
     FitParam("engines.chitu.layer_overhead_us", ("engines", "chitu", "layer_overhead_us"), 0.0, 2000.0, 103.0,
              "Chitu serving rows: host dispatch per transformer layer per step of an eager engine"),
+    FitParam("comm.overlap", ("comm", "overlap"), 0.0, 1.0, 0.8,
+             "serving rows with attention DP and expert parallelism: share of the MoE all-to-all hidden "
+             "behind compute"),
 )
 
 

@@ -121,6 +121,35 @@ def alltoall_time(spec: HardwareSpec, nbytes: Any, n: Any) -> np.ndarray:
     return np.where(n > 1, lat + np.maximum(t_in, t_out), 0.0)
 
 
+def alltoall_per_node_time(spec: HardwareSpec, token_bytes: Any, k: Any, n: Any) -> np.ndarray:
+    """Seconds for an MoE dispatch (or combine) that sends each token once to every other domain
+    holding one of its ``k`` experts and forwards it there over the scale-up links (DeepEP's normal
+    kernels), where :func:`alltoall_time` sends one copy per expert. ``token_bytes``: the rank's
+    tokens x hidden x bytes.
+
+    With the experts spread evenly over ``n / d`` domains of ``d`` ranks, a given domain holds at
+    least one of a token's ``k`` experts with probability ``1 - (1 - d/n)^k`` (routing taken as
+    uniform: DeepSeek-V3's group-limited routing, at most 4 nodes a token, lowers it further), so a
+    token crosses the NICs ``(n/d - 1) (1 - (1 - d/n)^k)`` times: 2.7 where one copy per expert is
+    6 (EP32 over 4 nodes, top-8). Every copy still reaches its expert's rank: ``k (d - 1) / d`` of
+    the token over the scale-up links (directly, or forwarded by the rank that received it).
+
+    >>> from suanli.perf.hardware import HardwareSpec
+    >>> hw = HardwareSpec.synthetic(scaleup_gbps=450.0, scaleout_gbps=50.0, domain_ranks=8)
+    >>> round(float(alltoall_per_node_time(hw, 1e9, 8, 32) / alltoall_time(hw, 8e9, 32)), 2)
+    0.45
+    """
+    b, k, n = _a(token_bytes), _a(k), _a(n)
+    d = np.minimum(n, spec.domain_ranks)
+    up = _a(spec.scaleup_gbps) * 1e9 * float(spec.comm["alltoall_eff_scaleup"]) * _link_share(spec, d)
+    so = _a(spec.scaleout_gbps) * 1e9 * float(spec.comm["alltoall_eff_scaleout"])
+    reached = 1.0 - (1.0 - d / np.maximum(n, 1.0)) ** k
+    t_in = b * k * (d - 1) / np.maximum(d, 1) / up
+    t_out = b * (n / np.maximum(d, 1) - 1.0) * reached / so
+    lat = np.where(n > d, spec.comm["alltoall_latency_us_scaleout"], spec.comm["alltoall_latency_us_scaleup"]) * 1e-6
+    return np.where(n > 1, lat + np.maximum(t_in, t_out), 0.0)
+
+
 def p2p_time(spec: HardwareSpec, nbytes: Any, *, cross_domain: Any = False) -> np.ndarray:
     """Seconds for a send/recv of ``nbytes`` between two ranks (pipeline stages, KV transfer)."""
     b = _a(nbytes)

@@ -180,7 +180,8 @@ def _engine_serving(eng: dict, stack: str) -> dict:
     {'expert_us': 35.0}
     """
     out = {k: eng[k] for k in ("step_overhead_ms", "layer_overhead_us", "expert_us", "expert_parallel",
-                               "overlap_host", "stream_gather") if eng.get(k) is not None}
+                               "overlap_host", "stream_gather", "prefill_dispatch_per_node")
+           if eng.get(k) is not None}
     if stack in (eng.get("grouped_experts") or ()):
         out.pop("expert_us", None)
     return out

@@ -165,7 +165,8 @@ def streams(scenario: str | None) -> bool:
 
 
 #: Parameter keys that switch an engine behaviour on or off (true / false in a ``--perf-params`` file).
-SWITCH_KEYS = frozenset({"overlap_host", "expert_parallel", "chunked_prefill", "mixed_chunk", "stream_gather"})
+SWITCH_KEYS = frozenset({"overlap_host", "expert_parallel", "chunked_prefill", "mixed_chunk", "stream_gather",
+                         "prefill_dispatch_per_node"})
 
 
 def check_param_overrides(doc: Any, file: str, path: tuple[str, ...] = ()) -> None:
