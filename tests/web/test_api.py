@@ -201,6 +201,17 @@ def test_static_assets_from_memory(client):
     assert client.get("/static/nothing.js").status_code == 404
 
 
+def test_predict_serve_takes_a_stream_interval(client):
+    """The API takes stream_interval as the CLI and the Python API do, and the answer states it."""
+    body = {"hardware": "h200-sxm", "model": "deepseek-v3", "chips": 8, "concurrency": 256, "scenario": "fixed",
+            "engine": "trt-llm", "tp": 1, "ep": 8, "dp": 8, "stream_interval": 4}
+    r = client.post("/api/v1/predict/serve", json=body)
+    assert r.status_code == 200, r.text
+    c = r.json()["config"]
+    assert c["streamed_responses"] is True and c["stream_interval"] == 4
+    assert client.post("/api/v1/predict/serve", json={**body, "stream_interval": 0}).status_code == 422
+
+
 def test_predict_serve_fixed_scenario(client, catalog):
     """A benchmark client at a fixed concurrency: the API takes scenario 'fixed', answers as the Python
     API does, holds the concurrency given; without a concurrency it is refused with the field named."""

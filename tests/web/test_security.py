@@ -39,6 +39,9 @@ def test_core_checks_surface_as_422(client):
     d = _problem(client.post("/api/v1/predict/serve", json={"hardware": "h200-sxm", "model": "llama-3.1-70b",
                                                             "arrival_rate": 5, "scenario": "offline"}))
     assert "arrival rate" in d["message"]
+    d = _problem(client.post("/api/v1/predict/serve", json={"hardware": "h200-sxm", "model": "llama-3.1-70b",
+                                                            "stream_interval": 4, "scenario": "offline"}))
+    assert "stream_interval" in d["message"] and "whole outputs" in d["message"]
     _problem(client.post("/api/v1/policy/classify", json={"hardware": "h20", "spec": {"tpp": 3000}}))
     _problem(client.post("/api/v1/policy/classify", json={"spec": {"tpp": 3000, "pd": 2.0, "die_area": 500}}))
     _problem(client.post("/api/v1/policy/classify", json={"hardware": "h20", "scenario": ["no-such-law"]}))

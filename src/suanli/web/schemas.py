@@ -63,6 +63,9 @@ class PredictQuery(_Frozen):
     spec_decode: Optional[Annotated[str, StringConstraints(pattern=r"^(none|[a-z][a-z_-]*[0-9]*)$",
                                                            max_length=20)]] = None
     arrival_rate: Optional[Annotated[float, Field(gt=0, le=1e6)]] = None
+    stream_interval: Optional[Annotated[int, Field(ge=1, le=10000)]] = Field(
+        None, description="Steps between two responses to a streaming client (server and fixed scenarios; "
+                          "default 1: every token).")
     tp: Optional[Degree] = None
     pp: Optional[Degree] = None
     ep: Optional[Degree] = None
