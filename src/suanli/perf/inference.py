@@ -126,7 +126,8 @@ def step_time(
         Parallel degrees (see :mod:`suanli.perf.ops`).
     overlap
         Share of EP all-to-all hidden behind compute; default: the ``comm.overlap``
-        parameter where attention-DP and EP run two-batch overlap, else 0.
+        parameter (fitted on the serving rows, calibration.yaml) where attention DP and EP
+        run together, else 0.
     serving
         Apply the software-maturity and engine factors (False: kernel level).
     stream_interval
