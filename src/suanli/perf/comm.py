@@ -112,13 +112,20 @@ def alltoall_time(spec: HardwareSpec, nbytes: Any, n: Any) -> np.ndarray:
     scale-out one once any traffic leaves the domain.
     """
     b, n = _a(nbytes), _a(n)
+    d, up, so, lat = _alltoall_links(spec, n)
+    t_in = b * (d - 1) / np.maximum(n, 1) / up
+    t_out = b * (n - d) / np.maximum(n, 1) / so
+    return np.where(n > 1, lat + np.maximum(t_in, t_out), 0.0)
+
+
+def _alltoall_links(spec: HardwareSpec, n: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Ranks of an ``n``-rank all-to-all inside one domain, the achieved scale-up and scale-out
+    rates per rank (bytes/s), and the fixed latency (the scale-out one once traffic leaves the domain)."""
     d = np.minimum(n, spec.domain_ranks)
     up = _a(spec.scaleup_gbps) * 1e9 * float(spec.comm["alltoall_eff_scaleup"]) * _link_share(spec, d)
     so = _a(spec.scaleout_gbps) * 1e9 * float(spec.comm["alltoall_eff_scaleout"])
-    t_in = b * (d - 1) / np.maximum(n, 1) / up
-    t_out = b * (n - d) / np.maximum(n, 1) / so
     lat = np.where(n > d, spec.comm["alltoall_latency_us_scaleout"], spec.comm["alltoall_latency_us_scaleup"]) * 1e-6
-    return np.where(n > 1, lat + np.maximum(t_in, t_out), 0.0)
+    return d, up, so, lat
 
 
 def alltoall_per_node_time(spec: HardwareSpec, token_bytes: Any, k: Any, n: Any) -> np.ndarray:
@@ -140,13 +147,10 @@ def alltoall_per_node_time(spec: HardwareSpec, token_bytes: Any, k: Any, n: Any)
     0.45
     """
     b, k, n = _a(token_bytes), _a(k), _a(n)
-    d = np.minimum(n, spec.domain_ranks)
-    up = _a(spec.scaleup_gbps) * 1e9 * float(spec.comm["alltoall_eff_scaleup"]) * _link_share(spec, d)
-    so = _a(spec.scaleout_gbps) * 1e9 * float(spec.comm["alltoall_eff_scaleout"])
+    d, up, so, lat = _alltoall_links(spec, n)
     reached = 1.0 - (1.0 - d / np.maximum(n, 1.0)) ** k
     t_in = b * k * (d - 1) / np.maximum(d, 1) / up
     t_out = b * (n / np.maximum(d, 1) - 1.0) * reached / so
-    lat = np.where(n > d, spec.comm["alltoall_latency_us_scaleout"], spec.comm["alltoall_latency_us_scaleup"]) * 1e-6
     return np.where(n > 1, lat + np.maximum(t_in, t_out), 0.0)
 
 

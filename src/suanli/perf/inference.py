@@ -193,14 +193,12 @@ def step_time(
     # EP all-to-all (attention-DP): dispatch in the activation format, combine in BF16
     disp_b = 1.0 if act in ("fp8", "int8", "fp4") else 2.0
     ep_on = (dp > 1) & (ep > 1)
-    t_a2a = (comm.alltoall_time(hw, tokens_rank * m.top_k * h * disp_b, ep)
-             + comm.alltoall_time(hw, tokens_rank * m.top_k * h * 2.0, ep))
+    legs = (tokens_rank * h * disp_b, tokens_rank * h * 2.0)   # the rank's tokens x hidden x bytes
+    t_a2a = sum(comm.alltoall_time(hw, b * m.top_k, ep) for b in legs)
     if hw.serving.get("prefill_dispatch_per_node"):
         # a step with prompt tokens runs the engine's throughput kernels (DeepEP normal): one copy of
         # a token per destination node, forwarded there over the scale-up links
-        per_node = (comm.alltoall_per_node_time(hw, tokens_rank * h * disp_b, m.top_k, ep)
-                    + comm.alltoall_per_node_time(hw, tokens_rank * h * 2.0, m.top_k, ep))
-        t_a2a = np.where(pt > 0, per_node, t_a2a)
+        t_a2a = np.where(pt > 0, sum(comm.alltoall_per_node_time(hw, b, m.top_k, ep) for b in legs), t_a2a)
     t_a2a = np.where(ep_on, t_a2a * L_stage * moe_frac, 0.0)
     ov = np.where(ep_on, float(hw.comm.get("overlap", 0.8)), 0.0) if overlap is None else _a(overlap)
     t_a2a_exp = comm.exposed(t_a2a, compute_part, ov)

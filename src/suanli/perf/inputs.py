@@ -150,18 +150,13 @@ def server_default_ttft_ms() -> float:
     return float(rules()["server_default_ttft_p99_ms"])
 
 
-@cache
-def _streaming_scenarios() -> frozenset[str]:
-    return frozenset(rules()["streaming_scenarios"])
-
-
 def streams(scenario: str | None) -> bool:
     """Whether the clients of ``scenario`` take each token as it is made (``streaming_scenarios``).
 
     >>> streams("server"), streams("fixed"), streams("offline")
     (True, True, False)
     """
-    return scenario in _streaming_scenarios()
+    return scenario in rules()["streaming_scenarios"]
 
 
 #: Parameter keys that switch an engine behaviour on or off (true / false in a ``--perf-params`` file).

@@ -351,10 +351,10 @@ def _phase_pred(ctx: Context, req: Request, ev: Evaluation, i: int, kind: str, c
     if extra:
         config.update(extra)
     # what the SLOs mean and which defaults were applied, so every interface prints the same
+    every = responses_every(req)
     config.update(scenario=req.scenario, ttft_slo_ms=req.ttft_slo_ms, tpot_slo_ms=req.tpot_slo_ms,
                   slo_basis="p99" if req.scenario == "server" else "mean", defaults=list(req.defaults),
-                  streamed_responses=streams(req.scenario),
-                  stream_interval=responses_every(req) or None)
+                  streamed_responses=every > 0, stream_interval=every or None)
     bott = {ev.mode if ev.mode != "mixed" else "decode": ev.step.bottleneck_name(i)}
     shares = {ev.mode if ev.mode != "mixed" else "decode": {k: round(v, 4) for k, v in ev.step.shares(i).items()}}
     if ev.prefill_step is not None and ev.mode != "prefill":
