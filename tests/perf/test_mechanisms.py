@@ -391,10 +391,34 @@ def test_mixed_chunk_comes_from_the_request_else_the_engine(catalog):
 
     req = Request(hardware="h200-sxm", model="llama-3.1-70b", chips=8, engine="sglang")
     lim = engine_limits(prepare(catalog, req), req)
-    assert lim["mixed_chunk"] is True and lim["source"]["mixed_chunk"] == "engine:sglang"
-    req2 = replace(req, mixed_chunk=False)
+    # SGLang runs waiting prompts in prefill-only batches unless --enable-mixed-chunk is given
+    assert lim["mixed_chunk"] is False and lim["source"]["mixed_chunk"] == "engine:sglang"
+    req2 = replace(req, mixed_chunk=True)
     lim2 = engine_limits(prepare(catalog, req2), req2)
-    assert lim2["mixed_chunk"] is False and lim2["source"]["mixed_chunk"] == "request"
+    assert lim2["mixed_chunk"] is True and lim2["source"]["mixed_chunk"] == "request"
+    req3 = replace(req, engine="vllm")
+    assert engine_limits(prepare(catalog, req3), req3)["mixed_chunk"] is True
+
+
+def test_attention_dp_ranks_mix_whatever_the_scheduler():
+    """With attention DP the ranks run each iteration together through the expert layers, so a
+    rank's prefill batch runs beside the others' decode batches: an engine that keeps prompts out
+    of its decode steps gives the same steps as a mixing one there, and differs only without DP."""
+    from suanli.perf.serving import evaluate
+
+    hw = h200(request_us=0.0)
+    dt = Dtypes.of("fp8")
+    kw = dict(tp=np.array([1.0, 8.0]), dp=np.array([8.0, 1.0]), ep=np.array([8.0, 8.0]),
+              batch=np.array([256.0, 256.0]), isl=2000.0, osl=500.0, mode="mixed")
+    mixing = evaluate(hw, DSV3, dt, mixed_chunk=True, **kw)
+    first = evaluate(hw, DSV3, dt, mixed_chunk=False, **kw)
+    # DP 8: identical; TP 8 without DP: prompts in prefill-only batches, decoding waits for them
+    assert float(first.step_s[0]) == pytest.approx(float(mixing.step_s[0]), rel=1e-12)
+    assert float(first.out_tps_instance[0]) == pytest.approx(float(mixing.out_tps_instance[0]), rel=1e-12)
+    assert float(first.step_s[1]) != pytest.approx(float(mixing.step_s[1]), rel=1e-3)
+    # the prefill-first instance, per request life: batch x isl / X of prefill plus osl decode steps
+    dec = step_time(hw, DSV3, dt, decode_seqs=256.0, q=1.0, ctx=2250.0, tp=8, ep=8)
+    assert float(first.step_s[1]) > float(dec.total)
 
 
 def _eager(expert_us: float) -> HardwareSpec:

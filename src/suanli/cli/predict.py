@@ -44,7 +44,7 @@ MAX_TOKENS = typer.Option(None, "--max-num-tokens", help="Engine cap on tokens p
 CHUNKED = typer.Option(None, "--chunked-prefill/--no-chunked-prefill", help="Chunked prefill (default: the engine's).")
 MIXED = typer.Option(None, "--mixed-chunk/--no-mixed-chunk",
                      help="Prompt chunks ride in decode steps; --no-mixed-chunk: prompts run first in prefill-only "
-                          "batches and decoding waits (default: the engine's profile).")
+                          "batches and decoding waits; with attention DP the ranks' steps mix either way (default: the engine's profile).")
 MAX_SEQ = typer.Option(None, "--max-seq-len", help="Engine cap on input + output tokens of one request.")
 STREAM = typer.Option(None, "--stream-interval", min=1,
                       help="Steps between two responses to a streaming client (server and fixed scenarios; "

@@ -187,7 +187,9 @@ def evaluate(
 
     ``mixed_chunk`` False (``mixed`` mode): the engine never puts prompt tokens into a
     decode step (SGLang without ``--enable-mixed-chunk``, and always with speculative
-    decoding). Waiting prompts run first, in prefill-only batches of at most
+    decoding). With attention DP (``dp`` > 1) the steps mix all the same: the ranks run each
+    iteration together through the expert layers, so one rank's prefill batch runs beside
+    the others' decode batches. Otherwise waiting prompts run first, in prefill-only batches of at most
     ``serving.max_prefill_tokens`` per attention-DP group, and decoding stops meanwhile. In
     one request's life the instance prefills the ``batch`` prompts in flight, ``T_pf =
     batch x isl / X`` seconds at its batched prefill rate ``X``, and decodes ``osl``
@@ -234,8 +236,12 @@ def evaluate(
     if not L.fixed:
         # attention-DP ranks hold their own requests and wait for the busiest one at the all-to-all
         ctx = ctx * np.where(dp > 1, L.rank_imbalance(micro / dp, dp), 1.0)
-    mix = mode == "mixed" and mixed_chunk
-    pre_tok = micro * isl * a / np.maximum(osl, 1.0) if mix else 0.0
+    # prompt tokens ride in the decode steps where the engine mixes them, and always with attention
+    # DP: its ranks run every iteration together through the expert layers, so one rank's prefill
+    # batch runs beside the others' decode batches whatever each rank's scheduler does
+    mix = (mode == "mixed") & (bool(mixed_chunk) | (dp > 1))
+    sep = (mode == "mixed") & ~mix                 # prompts in prefill-only batches, decoding waits
+    pre_tok = np.where(mix, micro * isl * a / np.maximum(osl, 1.0), 0.0)
     st = step_time(hw, m, dtypes, decode_seqs=micro, q=1.0 + draft, ctx=ctx, prefill_tokens=pre_tok,
                    prefill_len=span, tp=tp, dp=dp, ep=ep, pp=pp, serving=serving, stream_interval=stream_interval)
     step_s = st.total
@@ -246,7 +252,7 @@ def evaluate(
                         serving=serving, step_overhead=False)
         step_s = step_s + draft * (st1.compute + st1.memory + st1.overhead) * (mtp_layers + 0.5) / (m.layers / pp)
     burst = None
-    if mode == "mixed" and not mixed_chunk:
+    if np.any(sep):
         # prompts in prefill-only batches: the instance's batched prefill rate X (tokens/s)
         packed = np.minimum(batch * isl, prefill_tokens_per_step(sv, chunk, isl) * dp)  # prompt tokens a batch packs
         per_batch = np.maximum(packed, isl)
@@ -255,7 +261,7 @@ def evaluate(
         rate = per_batch / pp / bst.total
         t_pf = batch * isl / rate                       # prefill time of one cycle's prompts
         dec_s = step_s
-        step_s = step_s + t_pf * a / (pp * np.maximum(osl, 1.0))   # the cycle per decode step
+        step_s = np.where(sep, step_s + t_pf * a / (pp * np.maximum(osl, 1.0)), step_s)  # the cycle per decode step
         burst = (t_pf, dec_s, pp * bst.total, packed)
     tpot = pp * step_s / a
     out_tps = batch * a / (pp * step_s)
@@ -272,8 +278,8 @@ def evaluate(
     ttft = first_token(isl, pst.total)
     if burst is not None and waves:
         t_pf, dec_s, first, _ = burst
-        ttft = 0.5 * (t_pf + first)
-        tpot = pp * dec_s / a + 0.5 * t_pf / np.maximum(osl, 1.0)
+        ttft = np.where(sep, 0.5 * (t_pf + first), ttft)
+        tpot = np.where(sep, pp * dec_s / a + 0.5 * t_pf / np.maximum(osl, 1.0), tpot)
     ttft_long = None
     if np.any(_a(L.isl_cv) > 0):
         # p99 TTFT waits on the long prompts: prefill of a p99-length prompt
@@ -281,9 +287,9 @@ def evaluate(
         lst = step_time(hw, m, dtypes, prefill_tokens=long_isl * dp, prefill_len=long_isl, tp=tp, dp=dp, ep=ep,
                         pp=pp, serving=serving)
         ttft_long = first_token(long_isl, lst.total)
-    step_tokens = micro / dp * (1.0 + draft) + (pre_tok / dp if mix else 0.0)
+    step_tokens = micro / dp * (1.0 + draft) + pre_tok / dp
     if burst is not None:       # a prefill-only batch holds activations for its prompt tokens
-        step_tokens = np.maximum(step_tokens, burst[3] / dp / pp)
+        step_tokens = np.where(sep, np.maximum(step_tokens, burst[3] / dp / pp), step_tokens)
     mem = memory_per_rank(m, dtypes, mem_gb=hw.mem_gb, seqs_per_rank=batch / dp, ctx=L.kv_ctx,
                           step_tokens=np.minimum(step_tokens, chunk), tp=tp, dp=dp, ep=ep, pp=pp, serving=sv,
                           mtp_layers=mtp_layers, spread=L.kv_spread)
