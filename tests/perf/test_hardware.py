@@ -62,3 +62,22 @@ def test_gemm_microbenchmark_h200():
     hw = HardwareSpec.synthetic(bf16_tflops=989.4, fp8_tflops=1978.9, mem_bw_tbps=4.8)
     t = float(gemm_time(hw, 8192, 8192, 8192, "fp8"))
     assert 2 * 8192**3 / t / 1e12 == pytest.approx(1300.6, rel=0.1)
+
+
+def test_sustained_gemm_clock_scales_the_family_efficiency(catalog):
+    """The MI325X and the MI300X share the CDNA3 die and datasheet peaks; AMD's max-achievable FLOPs
+    put the MI325X's GEMMs at 1,519 against 1,273 FP8 TFLOPS (1,000 W against 750 W), so its
+    achieved GEMM rate is that ratio (hardware.yaml states 1.19) times the MI300X's."""
+    import numpy as np
+
+    p = load_params()
+    assert p["sustained_matmul"]["mi325x"]["value"] == pytest.approx(1519 / 1273, abs=0.005)
+    mi300 = HardwareSpec.from_catalog(catalog, "mi300x")
+    mi325 = HardwareSpec.from_catalog(catalog, "mi325x")
+    assert mi325.peaks_tflops["fp8"] == pytest.approx(mi300.peaks_tflops["fp8"], rel=1e-3)
+    rows = np.array([16.0, 4096.0])
+    ratio = mi325.matmul_rate("fp8", rows) / mi300.matmul_rate("fp8", rows)
+    np.testing.assert_allclose(ratio, p["sustained_matmul"]["mi325x"]["value"], rtol=1e-9)
+    # a chip without an entry keeps its family's efficiency; an override changes only the chip it names
+    flat = HardwareSpec.from_catalog(catalog, "mi325x", params=load_params({"sustained_matmul": {"mi325x": {"value": 1.0}}}))
+    np.testing.assert_allclose(flat.matmul_rate("fp8", rows), mi300.matmul_rate("fp8", rows), rtol=1e-9)

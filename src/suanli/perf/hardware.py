@@ -194,6 +194,22 @@ def _waves(params: dict, family: str, hardware: str) -> dict:
     return {"gemm_tiles": tiles, "gemm_units": int((gw.get("units") or {}).get(hardware, 0) or 0)}
 
 
+def _sustained(params: dict, hardware: str, fd: dict) -> dict:
+    """The family values ``fd`` with ``matmul_eff`` scaled by the chip's sustained GEMM clock against the
+    family's reference chip (``sustained_matmul`` in hardware.yaml; 1 where it states none).
+
+    >>> _sustained({"sustained_matmul": {"x": {"value": 1.2}}}, "x", {"matmul_eff": {"any": 0.5}})["matmul_eff"]
+    {'any': 0.6}
+    >>> _sustained({}, "y", {"matmul_eff": {"any": 0.5}})["matmul_eff"]
+    {'any': 0.5}
+    """
+    entry = (params.get("sustained_matmul") or {}).get(hardware)
+    if not entry:
+        return fd
+    f = float(entry["value"] if isinstance(entry, dict) else entry)
+    return {**fd, "matmul_eff": {k: float(v) * f for k, v in (fd.get("matmul_eff") or {}).items()}}
+
+
 def family_of(hardware: str, stack: str, params: dict) -> str:
     """Hardware family by id prefix, else by software stack, else ``default``.
 
@@ -332,6 +348,7 @@ class HardwareSpec:
         ascale, aprior = attn_scales(p, fam)
         mat = p["maturity"].get(acc.stack, p["maturity"]["other"])
         comm_p = p["comm"]
+        fd = _sustained(p, acc.id, fd)
         cal = (getattr(catalog, "calibrations", None) or {}).get(acc.id)
         if cal is not None:  # the chip's own measured efficiencies over its family's (suanli calibrate)
             from suanli.perf.chipcal import apply_calibration
