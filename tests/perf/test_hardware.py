@@ -81,3 +81,23 @@ def test_sustained_gemm_clock_scales_the_family_efficiency(catalog):
     # a chip without an entry keeps its family's efficiency; an override changes only the chip it names
     flat = HardwareSpec.from_catalog(catalog, "mi325x", params=load_params({"sustained_matmul": {"mi325x": {"value": 1.0}}}))
     np.testing.assert_allclose(flat.matmul_rate("fp8", rows), mi300.matmul_rate("fp8", rows), rtol=1e-9)
+
+
+def test_first_generation_fp4_kernels_on_blackwell_ultra(catalog):
+    """Blackwell Ultra's FP4 peak needs its K = 96 MMA; SM100 kernels (vLLM's and SGLang's FlashInfer
+    FP4 GEMMs) issue K = 64 and reach 64 / 96 of it: on a GB300 that is the GB200's 10 PF, while
+    TensorRT-LLM keeps the chip's 15 PF and a user can state newer kernels."""
+    gb300 = catalog.accelerator("gb300").peak("fp4").value
+    trt = HardwareSpec.from_catalog(catalog, "gb300", engine="trt-llm")
+    vllm = HardwareSpec.from_catalog(catalog, "gb300", engine="vllm")
+    assert trt.peaks_tflops["fp4"] == pytest.approx(gb300)
+    assert vllm.peaks_tflops["fp4"] == pytest.approx(gb300 * 64 / 96, rel=1e-3)
+    assert vllm.peaks_tflops["fp8"] == trt.peaks_tflops["fp8"]          # only the format named
+    assert any("first-generation" in w for w in vllm.warnings)
+    assert not any("first-generation" in w for w in trt.warnings)
+    # a chip of the first generation is unchanged under the same engine
+    b200 = HardwareSpec.from_catalog(catalog, "b200", engine="vllm")
+    assert b200.peaks_tflops["fp4"] == pytest.approx(catalog.accelerator("b200").peak("fp4").value)
+    newer = HardwareSpec.from_catalog(catalog, "gb300", engine="vllm",
+                                      params=load_params({"engines": {"vllm": {"first_gen_matmul": []}}}))
+    assert newer.peaks_tflops["fp4"] == pytest.approx(gb300)

@@ -192,6 +192,10 @@ def check_param_overrides(doc: Any, file: str, path: tuple[str, ...] = ()) -> No
     if key == "grouped_experts" and not (isinstance(doc, list) and all(isinstance(x, str) for x in doc)):
         raise DataError(file, f"must be a list of software stacks, e.g. [cuda, cann] (got {doc!r})",
                         field=".".join(path), hint="leave the key out to keep the packaged value")
+    if (key == "first_gen_matmul" and len(path) > 1
+            and not (isinstance(doc, list) and all(isinstance(x, str) for x in doc))):
+        raise DataError(file, f"must be a list of compute formats, e.g. [fp4] (got {doc!r})",
+                        field=".".join(path), hint="[] when the engine's kernels use the chip's own instructions")
     if isinstance(doc, dict):
         for k, v in doc.items():
             check_param_overrides(v, file, (*path, str(k)))
@@ -206,7 +210,7 @@ def check_param_overrides(doc: Any, file: str, path: tuple[str, ...] = ()) -> No
     hint = "leave the key out to keep the packaged value"
     if not math.isfinite(doc) or doc < 0:
         raise DataError(file, f"must be a finite number >= 0 (got {doc})", field=where, hint=hint)
-    scales = path and (path[-1] == "value" or path[-1].endswith("_eff") or path[0] == "maturity")
+    scales = path and (path[-1] == "value" or path[-1].endswith("_eff") or path[0] in ("maturity", "first_gen_matmul"))
     if doc == 0 and scales:
         raise DataError(file, f"must be > 0: it scales an achieved rate (got {doc:g})", field=where, hint=hint)
 
