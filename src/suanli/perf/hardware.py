@@ -366,10 +366,10 @@ class HardwareSpec:
         eng_default = engines.get("default", {"value": 1.0})
         eng = engines.get(engine or "", eng_default)
         req_us = eng.get("request_us", eng_default.get("request_us", 0.0))
-        first_gen = (p.get("first_gen_matmul") or {}).get(acc.id) or {}
-        for d, share in ((k, v) for k, v in first_gen.items() if k in PEAK_DTYPES):
+        listed = eng.get("first_gen_matmul") or ()
+        for d, share in ((p.get("first_gen_matmul") or {}).get(acc.id) or {}).items():
             # the engine's kernels use the family's first matrix instructions, not this chip's wider ones
-            if d in (eng.get("first_gen_matmul") or ()) and peaks.get(d):
+            if d in listed and peaks.get(d):
                 peaks[d] = peaks[d] * float(share)
                 warnings.append(f"{acc.id}: {engine}'s {d} kernels use the family's first-generation matrix "
                                 f"instructions, {float(share):.3g} of the chip's {d} peak (first_gen_matmul in "

@@ -210,7 +210,7 @@ def check_param_overrides(doc: Any, file: str, path: tuple[str, ...] = ()) -> No
     hint = "leave the key out to keep the packaged value"
     if not math.isfinite(doc) or doc < 0:
         raise DataError(file, f"must be a finite number >= 0 (got {doc})", field=where, hint=hint)
-    scales = path and (path[-1] == "value" or path[-1].endswith("_eff") or path[0] in ("maturity", "first_gen_matmul"))
+    scales = path and (path[-1] == "value" or path[-1].endswith("_eff") or path[0] in ("maturity", "first_gen_matmul", "sustained_matmul"))
     if doc == 0 and scales:
         raise DataError(file, f"must be > 0: it scales an achieved rate (got {doc:g})", field=where, hint=hint)
 
