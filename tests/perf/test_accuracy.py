@@ -191,6 +191,24 @@ def test_prefill_search_never_exceeds_the_engines_tokens_per_step(catalog, engin
     assert pred.metrics["input_tps_per_chip"] > 0
 
 
+def test_prompts_longer_than_the_token_cap_imply_chunked_prefill(catalog):
+    """TensorRT-LLM runs each prompt whole unless chunked context is on, and then needs max_num_tokens of at
+    least the prompt: a deployment with a smaller cap serving longer prompts chunks them. The fallback
+    changes only chunked_prefill, says so, and yields to a request that states it."""
+    kw = dict(hardware="h200-sxm", model="llama-3.1-70b", chips=8, tp=8, isl=9000.0, osl=500.0, engine="trt-llm",
+              max_num_tokens=2048)
+    p = predict_serve(catalog, Request(**kw))
+    lim = p.config["engine_limits"]
+    assert lim["chunked_prefill"] is True and lim["source"]["chunked_prefill"].startswith("implied")
+    assert lim["max_num_tokens"] == 2048 and lim["source"]["max_num_tokens"] == "request"
+    assert any("chunked prefill assumed on" in w for w in p.warnings)
+    stated = predict_serve(catalog, Request(**kw, chunked_prefill=False))
+    assert stated.config["engine_limits"]["chunked_prefill"] is False
+    assert not any("chunked prefill assumed" in w for w in stated.warnings)
+    short = predict_serve(catalog, Request(**{**kw, "isl": 1000.0}))
+    assert short.config["engine_limits"]["chunked_prefill"] is False       # TensorRT-LLM's own default
+
+
 def test_unequal_disaggregation(catalog):
     """24 chips as 8 prefill + 16 decode chips (instances of different sizes)."""
     p = predict_serve(catalog, Request("ascend-910c", "deepseek-v3", chips=24, weight_dtype="int8", disagg=True))

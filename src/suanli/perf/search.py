@@ -347,7 +347,11 @@ def _phase_pred(ctx: Context, req: Request, ev: Evaluation, i: int, kind: str, c
     config["lengths"] = {"isl_cv": req.isl_cv, "osl_cv": req.osl_cv, "osl_max": req.osl_max,
                          "decode_ctx": round(float(L.decode_ctx), 1), "kv_tokens": round(float(L.kv_ctx), 1),
                          "kv_spread": round(float(L.kv_spread), 3), "kv_rule": "waves" if L.fixed else "staggered"}
-    config["engine_limits"] = engine_limits(ctx, req)
+    config["engine_limits"] = lim = engine_limits(ctx, req)
+    if str(lim["source"]["chunked_prefill"]).startswith("implied"):
+        ctx.warnings.append(f"prompts of {req.isl:,.0f} tokens exceed max_num_tokens {float(lim['max_num_tokens']):,.0f}, "
+                            f"which {req.engine or 'the engine'} can serve only by chunking them: chunked prefill "
+                            "assumed on (give --no-chunked-prefill with a larger --max-num-tokens to model whole prompts)")
     if extra:
         config.update(extra)
     # what the SLOs mean and which defaults were applied, so every interface prints the same
@@ -425,6 +429,11 @@ def engine_limits(ctx: Context, req: Request) -> dict[str, Any]:
             out[k], src[k] = prof[k], f"engine:{req.engine}"
         else:
             out[k], src[k] = dflt, "default"
+    if not out["chunked_prefill"] and src["chunked_prefill"] != "request" and req.isl > float(out["max_num_tokens"]):
+        # an engine that runs each prompt whole in one iteration cannot take prompts longer than its
+        # cap on tokens per iteration (TensorRT-LLM requires max_num_tokens >= the longest input unless
+        # chunked context is on): a deployment serving them chunks its prompts
+        out["chunked_prefill"], src["chunked_prefill"] = True, "implied: prompts longer than max_num_tokens"
     out["source"] = src
     return out
 
