@@ -121,7 +121,7 @@ def error_bands(report: ValidationReport, oof: dict[str, float] | None = None) -
     for k, v in sorted(groups.items()):
         if len(v) < MIN_BAND_ROWS and k != "all":
             continue
-        out[k] = {"n": len(v), "mape": round(sum(a for a, _ in v) / len(v), 4), **band_of([b for _, b in v])}
+        out[k] = {"n": len(v), "mape": round(sum(a for a, _ in v) / len(v), 6), **band_of([b for _, b in v])}
     serving = {k: g for k, g in out.items() if k.endswith("|kind=serving") or k == "kind=serving"}
     widest = max(serving.items(), key=lambda kv: kv[1]["p80"]) if serving else None
     return {
