@@ -348,7 +348,7 @@ def _phase_pred(ctx: Context, req: Request, ev: Evaluation, i: int, kind: str, c
                          "decode_ctx": round(float(L.decode_ctx), 1), "kv_tokens": round(float(L.kv_ctx), 1),
                          "kv_spread": round(float(L.kv_spread), 3), "kv_rule": "waves" if L.fixed else "staggered"}
     config["engine_limits"] = lim = engine_limits(ctx, req)
-    if str(lim["source"]["chunked_prefill"]).startswith("implied"):
+    if lim["source"]["chunked_prefill"] == IMPLIED_CHUNKING:
         ctx.warnings.append(f"prompts of {req.isl:,.0f} tokens exceed max_num_tokens {float(lim['max_num_tokens']):,.0f}, "
                             f"which {req.engine or 'the engine'} can serve only by chunking them: chunked prefill "
                             "assumed on (give --no-chunked-prefill with a larger --max-num-tokens to model whole prompts)")
@@ -407,6 +407,10 @@ def closed_waves(req: Request) -> bool:
         and req.isl_cv == 0 and req.osl_cv == 0 and req.arrival_rate is None
 
 
+# where engine_limits says chunked prefill came from when prompts longer than max_num_tokens imply it
+IMPLIED_CHUNKING = "implied: prompts longer than max_num_tokens"
+
+
 def engine_limits(ctx: Context, req: Request) -> dict[str, Any]:
     """Engine limits that apply: the request's, else the engine's profile, else the serving defaults.
 
@@ -433,7 +437,7 @@ def engine_limits(ctx: Context, req: Request) -> dict[str, Any]:
         # an engine that runs each prompt whole in one iteration cannot take prompts longer than its
         # cap on tokens per iteration (TensorRT-LLM requires max_num_tokens >= the longest input unless
         # chunked context is on): a deployment serving them chunks its prompts
-        out["chunked_prefill"], src["chunked_prefill"] = True, "implied: prompts longer than max_num_tokens"
+        out["chunked_prefill"], src["chunked_prefill"] = True, IMPLIED_CHUNKING
     out["source"] = src
     return out
 
