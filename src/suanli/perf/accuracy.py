@@ -13,7 +13,8 @@ of the group (the ``ceil(0.8 (n + 1))``-th smallest of its ``n`` errors, so that
 a new row falls inside with probability at least 0.8), and its *coverage* is the
 share of the group's rows whose error falls inside the band computed without that row (an honest check that an "80% band"
 holds about 80% of unseen rows). Families with fewer serving measurements than a
-band needs (4) carry the widest band of any group, and the prediction says so.
+band needs (4), and engines or models with no serving measurement, carry the widest band of
+any group, and the prediction says so.
 
 The prose of the report (the mechanisms of the model and what each changed) is
 ``perf/data/accuracy_mechanisms.md``; this module only adds the tables.
@@ -132,6 +133,7 @@ def error_bands(report: ValidationReport, oof: dict[str, float] | None = None) -
         "measured_families": sorted({f for f in {r.family for r in ok}
                                      if sum(r.family == f and r.kind in SERVING_KINDS for r in ok) >= MIN_BAND_ROWS}),
         "measured_engines": sorted({(r.engine or "").strip().lower() for r in ok if r.kind in SERVING_KINDS} - {""}),
+        "measured_models": sorted({r.model for r in ok if r.kind in SERVING_KINDS} - {""}),
         "measured_stacks": sorted({_stack(r) for r in ok if r.kind in SERVING_KINDS} - {"?"}),
         "measured_vendors": sorted({r.vendor for r in ok if r.kind in SERVING_KINDS}),
     }
@@ -323,7 +325,8 @@ def render_markdown(report: ValidationReport, *, cv: dict[str, dict[str, float]]
                   f"of {n}."]
         if bands.get("widest"):
             w = bands["widest"]
-            L += ["", f"A family with fewer than {MIN_BAND_ROWS} serving rows takes the widest band, that of `{w['group']}` "
+            L += ["", f"A family with fewer than {MIN_BAND_ROWS} serving rows, and an engine or a model with no serving "
+                  f"row, takes the widest band, that of `{w['group']}` "
                   f"({100 * w['low_pct']:+.0f}% / {100 * w['high_pct']:+.0f}%), and the prediction says so."]
         L.append("")
     if fitted:

@@ -242,11 +242,13 @@ def _select(ev: Evaluation, ok: np.ndarray, score: np.ndarray) -> int | None:
     return int(np.argmax(s))
 
 
-def _band(params: dict, hw: HardwareSpec, kind: str, engine: str | None = None) -> tuple[ErrorBand | None, list[str]]:
+def _band(params: dict, hw: HardwareSpec, kind: str, engine: str | None = None,
+          model: str | None = None) -> tuple[ErrorBand | None, list[str]]:
     """Error band of the hardware family and kind, and extrapolation warnings.
 
-    A family with too few serving measurements for a band of its own, or an engine with no
-    serving measurement, takes the widest band.
+    A family with too few serving measurements for a band of its own, an engine with no
+    serving measurement, or a model with none (its own layer shapes and kernels unchecked), takes
+    the widest band.
     """
     from suanli.perf.hardware import _packaged_optional
 
@@ -256,6 +258,9 @@ def _band(params: dict, hw: HardwareSpec, kind: str, engine: str | None = None) 
     serving = kind in ("serve", "prefill", "decode")
     measured_families = bands.get("measured_families")
     measured_engines = bands.get("measured_engines")
+    measured_models = bands.get("measured_models")
+    unmeasured_model = bool(serving and model and measured_models is not None and model not in measured_models
+                            and bands.get("widest"))
     band = None
     unmeasured_engine = bool(serving and engine and measured_engines is not None
                              and engine.lower() not in measured_engines and bands.get("widest"))
@@ -274,6 +279,11 @@ def _band(params: dict, hw: HardwareSpec, kind: str, engine: str | None = None) 
                               "the widest band of the validation set")
         warns.append(f"extrapolation: too few serving measurements of the {hw.family} family for an error band of "
                      f"its own; the band is the widest of the validation set ({w.get('group')})")
+    elif unmeasured_model:
+        w = bands["widest"]
+        band = ErrorBand(w.get("mape"), int(w.get("n", 0)), w.get("group", "widest"), p80=w.get("p80"),
+                         coverage=w.get("coverage"),
+                         note=f"no serving measurement of {model}: the widest band of the validation set")
     else:
         keys = [f"family={hw.family}|kind={kind}"] + ([f"family={hw.family}|kind=serving"] if serving else []) \
             + [f"vendor={hw.vendor}|kind={kind}"] + ([f"vendor={hw.vendor}|kind=serving"] if serving else []) \
@@ -283,6 +293,10 @@ def _band(params: dict, hw: HardwareSpec, kind: str, engine: str | None = None) 
             if g and g.get("mape") is not None:
                 band = ErrorBand(g["mape"], int(g.get("n", 0)), key, p80=g.get("p80"), coverage=g.get("coverage"))
                 break
+    if unmeasured_model:
+        warns.append(f"extrapolation: no serving measurement of {model} in the validation set (its layer shapes "
+                     f"and kernels are not checked); the band is the widest of the validation set "
+                     f"({bands['widest'].get('group')})")
     measured = set(bands.get("measured_stacks", []))
     if measured and hw.stack not in measured:
         warns.append(f"extrapolation: no serving measurement on the {hw.stack} stack; the {hw.stack} "
@@ -296,7 +310,7 @@ def _band(params: dict, hw: HardwareSpec, kind: str, engine: str | None = None) 
 
         cal_band, more = calibrated_band(hw.calibration, band, kind)
         warns += more
-        if not unmeasured_engine:  # measured on other engines: an unmeasured engine keeps the widest band
+        if not (unmeasured_engine or unmeasured_model):  # an unmeasured engine or model keeps the widest band
             band = cal_band
     return band, warns
 
@@ -367,7 +381,7 @@ def _phase_pred(ctx: Context, req: Request, ev: Evaluation, i: int, kind: str, c
     pred = Prediction(ctx.hw.hardware, ctx.model.id, kind, int(chips_total), config, metrics, bott, shares,
                       ev.memory.to_dict(i), warnings=list(dict.fromkeys(ctx.warnings)), candidates=n_cand,
                       search_ms=(time.perf_counter() - t0) * 1e3)
-    band, warns = _band(ctx.params, ctx.hw, kind, req.engine)
+    band, warns = _band(ctx.params, ctx.hw, kind, req.engine, ctx.model.id)
     pred.warnings += [w for w in warns if w not in pred.warnings]
     if no_expert_parallel(ctx.hw, ctx.model, req):
         pred.warnings.append(f"{req.engine}: its profile has no expert parallelism, so only TP x PP layouts "
@@ -750,7 +764,7 @@ def pareto(catalog: Any, req: Request, *, params: dict | None = None, max_points
         c = ev.pick(int(i))
         pts.append({k: c[k] for k in ("tps_per_user", "output_tps_per_chip", "tpot_ms", "ttft_ms", "tp", "pp",
                                        "ep", "dp", "batch")})
-    band, warns = _band(ctx.params, ctx.hw, "serve", req.engine)
+    band, warns = _band(ctx.params, ctx.hw, "serve", req.engine, ctx.model.id)
     return ParetoCurve(ctx.hw.hardware, ctx.model.id, pts, list(dict.fromkeys(ctx.warnings + warns)))
 
 

@@ -1,0 +1,105 @@
+"""The serving model against published throughput tables outside dev.csv (recorded in docs/accuracy.md).
+
+``benchmarks/data/serving_external.csv`` holds TensorRT-LLM's own throughput tables (the perf overview
+of its documentation: trtllm-bench, PyTorch backend, fixed prompt and output lengths, every request
+queued at once) in the measurement-record format of ``validation/SCHEMA.md``, one row per table cell,
+with the source and the settings the page states. None of these rows is in ``data/validation/dev.csv``
+and no parameter is fitted to them: they test what the model learned elsewhere.
+
+For every row: the prediction, its error, and whether the measured value lies inside the 80% band the
+prediction carries (the band is what a user reads beside the figure). Summaries per model and per
+hardware family, and the same for the dense models alone.
+
+Writes ``benchmarks/results/serving_external.csv`` and ``benchmarks/results/serving_external.md``.
+Run: ``.venv/bin/python benchmarks/serving_external.py`` (or ``suanli validate
+benchmarks/data/serving_external.csv --by model`` for the errors alone).
+"""
+from __future__ import annotations
+
+import csv
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from suanli.catalog import get_catalog  # noqa: E402
+from suanli.perf.hardware import load_params  # noqa: E402
+from suanli.perf.search import predict_serve  # noqa: E402
+from suanli.perf.validate import request_from_row  # noqa: E402
+
+DATA = ROOT / "benchmarks" / "data" / "serving_external.csv"
+OUT = ROOT / "benchmarks" / "results"
+
+
+def run() -> list[dict]:
+    cat, params = get_catalog(()), load_params()
+    out = []
+    for r in csv.DictReader(DATA.open()):
+        pred = predict_serve(cat, request_from_row(r), params=params)
+        p, m = pred.metrics[r["metric"]], float(r["value"])
+        band = pred.error_band
+        err = math.log(p / m)
+        out.append({"id": r["id"], "model": r["model"], "hardware": r["hardware"],
+                    "family": _family(cat, r["hardware"]), "isl": r["isl"], "osl": r["osl"], "measured": m,
+                    "predicted": round(p, 1), "ape": round(abs(p / m - 1), 4), "log_error": round(err, 4),
+                    "band_p80": band.p80 if band else None, "band_group": band.group if band else "",
+                    "inside_band": bool(band and band.p80 is not None and abs(err) <= band.p80 + 1e-12),
+                    "config": f"tp{pred.config.get('tp')} dp{pred.config.get('dp')} ep{pred.config.get('ep')} "
+                              f"batch {pred.config.get('batch_per_instance')}"})
+    return out
+
+
+def _family(cat, hw: str, _seen: dict = {}) -> str:  # noqa: B006 - a per-run memo of hardware -> family
+    if hw not in _seen:
+        from suanli.perf.hardware import HardwareSpec
+
+        _seen[hw] = HardwareSpec.from_catalog(cat, hw).family
+    return _seen[hw]
+
+
+def summary(rows: list[dict], key: str) -> list[tuple[str, int, float, float, float, float]]:
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r[key], []).append(r)
+    groups["all"] = rows
+    out = []
+    for k, g in groups.items():
+        apes = sorted(x["ape"] for x in g)
+        bias = sum(x["log_error"] for x in g) / len(g)
+        out.append((k, len(g), sum(apes) / len(g), apes[len(g) // 2], bias, sum(x["inside_band"] for x in g) / len(g)))
+    return out
+
+
+def main() -> None:
+    t0 = time.perf_counter()
+    rows = run()
+    secs = time.perf_counter() - t0
+    OUT.mkdir(parents=True, exist_ok=True)
+    with (OUT / "serving_external.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    dense = [r for r in rows if r["model"].startswith("llama")]
+    lines = ["# The serving model on TensorRT-LLM's published throughput tables (outside dev.csv)", "",
+             f"{len(rows)} rows from `benchmarks/data/serving_external.csv` (source and settings in each row), "
+             f"predicted in {secs:.1f} s on {platform.machine()} with the packaged parameters; nothing is fitted "
+             "to them. *bias* is the mean ln(predicted / measured) (positive: the model is fast); "
+             "*inside band* the share of rows whose measured value lies inside the 80% band the prediction "
+             "carries.", ""]
+    for title, key, sub in (("By model", "model", rows), ("By hardware family", "family", rows),
+                            ("Dense models by family", "family", dense)):
+        lines += [f"## {title}", "", "| group | rows | MAPE | median APE | bias | inside band |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for k, n, mape, med, bias, cov in summary(sub, key):
+            lines.append(f"| {k} | {n} | {100 * mape:.1f}% | {100 * med:.1f}% | {bias:+.2f} | {100 * cov:.0f}% |")
+        lines.append("")
+    (OUT / "serving_external.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
