@@ -41,6 +41,42 @@ def test_overlap_scheduler_hides_host_work_shorter_than_the_step():
     assert float(step_time(slow, m, dt, **kw).total) == pytest.approx(100 * host)
 
 
+def test_step_reports_the_host_work_it_shows():
+    """StepTime.host is the host work in the step: all of it run serially, the excess when overlapped."""
+    from dataclasses import replace
+
+    m = ModelShape("moe", layers=24, hidden=4096, heads=32, kv_heads=8, head_dim=128, vocab=32000,
+                   intermediate=14336, experts=64, top_k=4, moe_intermediate=1408, dense_layers=1, moe_layers=23)
+    kw = dict(decode_seqs=512, ctx=1000, tp=1, dp=8, ep=8)
+    dt = Dtypes.of("fp8")
+    device = step_time(h200(request_us=0.0), m, dt, **kw)
+    assert float(device.host) == 0.0
+    serial = step_time(h200(request_us=20.0), m, dt, **kw)
+    assert float(serial.host) == pytest.approx(512 / 8 * 20e-6)
+    hw = h200(request_us=2000.0)
+    over = step_time(replace(hw, serving={**hw.serving, "overlap_host": True}), m, dt, **kw)
+    host = 512 / 8 * 2000e-6
+    assert float(over.host) == pytest.approx(host - float(device.total))   # the device step hides the rest
+    assert float(over.total) == pytest.approx(host)
+
+
+def test_host_bound_prediction_says_so(catalog):
+    """A batch whose host work outlasts the device step warns with the chip's idle share, computed by hand."""
+    from suanli.perf.hardware import load_params
+    from suanli.perf.search import Request, predict_phase
+
+    req = Request("h200-sxm", "llama-3.1-8b", chips=1, isl=128, osl=128, batch_per_chip=512, scenario="fixed",
+                  weight_dtype="fp8", engine="trt-llm", tp=1)
+    free = predict_phase(catalog, req, "decode", params=load_params({"engines": {"trt-llm": {"request_us": 0.0}}}))
+    assert not any(w.startswith("host-bound") for w in free.warnings)
+    device_ms = free.metrics["step_ms"]
+    us = 4 * device_ms * 1e3 / 512                    # host work per step 4x the device step
+    slow = predict_phase(catalog, req, "decode", params=load_params({"engines": {"trt-llm": {"request_us": us}}}))
+    assert slow.metrics["step_ms"] == pytest.approx(4 * device_ms, rel=1e-6)   # the overlapped host sets it
+    w = [w for w in slow.warnings if w.startswith("host-bound")]
+    assert len(w) == 1 and "idle 75% of the decode step" in w[0]           # (4 - 1) / 4
+
+
 def test_request_overhead_is_per_request_per_dp_rank():
     """20 us per request: 512 requests on 8 attention-DP ranks add 64 x 20 us = 1.28 ms per step."""
     m = ModelShape("moe", layers=24, hidden=4096, heads=32, kv_heads=8, head_dim=128, vocab=32000,

@@ -54,6 +54,7 @@ class StepTime:
     overhead: np.ndarray       # kernel launches and per-step host work
     flops: np.ndarray
     bytes: np.ndarray
+    host: Any = None           # the engine's host work per request that the step shows (part of overhead)
 
     @property
     def total(self) -> np.ndarray:
@@ -206,6 +207,7 @@ def step_time(
     comm_t = t_ar + t_a2a_exp + t_pp
 
     overhead = kernels * hw.kernel_us * 1e-6
+    host = 0.0
     if step_overhead:
         # host work per scheduling iteration: with pp > 1 every micro-batch is one iteration
         overhead = overhead + float(hw.serving.get("step_overhead_ms", 0.0)) * 1e-3
@@ -232,7 +234,7 @@ def step_time(
         overhead = overhead + host
     shape = np.broadcast_shapes(*(np.shape(x) for x in (comp, memt, comm_t, overhead)))
     b = lambda x: np.broadcast_to(x, shape).astype(float)  # noqa: E731
-    return StepTime(b(comp), b(memt), b(comm_t), b(overhead), b(flops), b(byts))
+    return StepTime(b(comp), b(memt), b(comm_t), b(overhead), b(flops), b(byts), b(host))
 
 
 def gemm_tflops(hw: HardwareSpec, m: Any, n: Any, k: Any, dtype: str) -> np.ndarray:

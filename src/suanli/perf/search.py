@@ -328,6 +328,33 @@ def _with_band(pred: Prediction, band: ErrorBand | None, metric: str) -> None:
     pred.error_band = band
 
 
+#: share of the decode step above which the engine's host work per request is reported as setting it
+HOST_BOUND_SHARE = 0.25
+
+
+def _host_bound(ctx: Context, req: Request, ev: Evaluation, i: int) -> str | None:
+    """A warning when the engine's host work per request leaves the chip idle for much of the decode step.
+
+    ``StepTime.host`` is the host work the step shows: all of it for an engine that runs it between
+    steps, what outlasts the device's step for one that overlaps it. Such a step scales with the host
+    CPU and the engine's executor, not with the chip; the host cost per request is one number per
+    engine (``engines.<engine>.request_us``, fitted for TensorRT-LLM and vLLM).
+    """
+    st = ev.step
+    if ev.mode == "prefill" or st.host is None:
+        return None
+    g = lambda x: float(np.asarray(x).flat[i] if np.size(x) > 1 else np.asarray(x).flat[0])  # noqa: E731
+    total = g(st.total)
+    share = g(st.host) / total if total > 0 else 0.0
+    if share < HOST_BOUND_SHARE:
+        return None
+    eng = req.engine or "the engine"
+    return (f"host-bound: {eng}'s host work per request in the batch ({ctx.hw.request_us:.0f} us per request per "
+            f"step, one value per engine) leaves the chip idle {100 * share:.0f}% of the decode step at this batch, "
+            f"so the throughput follows the host and the engine's executor rather than the chip (state yours with "
+            f"--perf-params engines.{req.engine or '<engine>'}.request_us)")
+
+
 def _required_memory_error(ctx: Context, ranks: int) -> SuanliError:
     m, hw = ctx.model, ctx.hw
     need = float(weight_bytes_per_rank(m, ctx.dtypes)) / 1e9
@@ -383,6 +410,9 @@ def _phase_pred(ctx: Context, req: Request, ev: Evaluation, i: int, kind: str, c
                       search_ms=(time.perf_counter() - t0) * 1e3)
     band, warns = _band(ctx.params, ctx.hw, kind, req.engine, ctx.model.id)
     pred.warnings += [w for w in warns if w not in pred.warnings]
+    host_bound = _host_bound(ctx, req, ev, i)
+    if host_bound:
+        pred.warnings.append(host_bound)
     if no_expert_parallel(ctx.hw, ctx.model, req):
         pred.warnings.append(f"{req.engine}: its profile has no expert parallelism, so only TP x PP layouts "
                              "were searched; give --ep/--dp to model a release that has it")
