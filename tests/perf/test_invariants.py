@@ -197,6 +197,32 @@ def test_gemm_throughput_is_positive_and_finite(hw, m, n, k, dt):
     assert 0 < float(spec.wave_util(m, n)) <= 1.0
 
 
+@settings(max_examples=40, deadline=None)
+@given(hw=st.sampled_from(CHIPS), k1=st.integers(16, 65536), k2=st.integers(16, 65536))
+def test_a_longer_k_loop_never_lowers_the_gemm_rate(hw, k1, k2):
+    """The output write after the K loop is a fixed cost per tile: the rate rises with K, towards a limit."""
+    from suanli.perf.inference import gemm_tflops
+
+    spec = HardwareSpec.from_catalog(CAT, hw)
+    lo, hi = sorted((k1, k2))
+    a, b = (float(gemm_tflops(spec, 8192, 8192, k, "bf16")) for k in (lo, hi))
+    assert b >= a * (1 - 1e-9)
+
+
+def test_short_k_rate_by_hand():
+    """K / (K + k0) with k0 = out_bytes x R / (2 BW), relative to K = 8192, on an H800 in FP8."""
+    from suanli.perf.inference import gemm_tflops
+
+    spec = HardwareSpec.from_catalog(CAT, "h800-sxm")
+    k0 = 2.0 * float(spec.matmul_rate("fp8", 1e12)) / (2.0 * float(spec.mem_rate()))
+    assert 400 < k0 < 600                          # ~500 K-elements: the write of a BF16 output tile
+    m, n = 8192, 8192                              # compute-bound at both K
+    for k in (512, 1536, 8192, 16384):
+        rate = float(spec.matmul_rate("fp8", m) * spec.wave_util(m, n)) * (k / (k + k0)) / (8192 / (8192 + k0))
+        t = 2 * m * n * k / rate + spec.kernel_us * 1e-6
+        assert float(gemm_tflops(spec, m, n, k, "fp8")) == pytest.approx(2 * m * n * k / t / 1e12, rel=1e-9)
+
+
 @settings(max_examples=25, deadline=None)
 @given(hw=st.sampled_from(CHIPS), model=st.sampled_from(["llama-3.1-8b", "qwen3-30b-a3b"]),
        isl=st.sampled_from([128, 4096]), cv=st.sampled_from([0.0, 1.0]))

@@ -191,7 +191,8 @@ def _waves(params: dict, family: str, hardware: str) -> dict:
     """The GEMM tile shapes of ``family`` and the SM/CU count of ``hardware`` (``gemm_waves`` in hardware.yaml)."""
     gw = params.get("gemm_waves") or {}
     tiles = tuple(tuple(int(x) for x in t) for t in (gw.get("tiles_mn") or {}).get(family, ()))
-    return {"gemm_tiles": tiles, "gemm_units": int((gw.get("units") or {}).get(hardware, 0) or 0)}
+    return {"gemm_tiles": tiles, "gemm_units": int((gw.get("units") or {}).get(hardware, 0) or 0),
+            "gemm_k_ref": float(gw.get("k_reference", 0) or 0)}
 
 
 def _sustained(params: dict, hardware: str, fd: dict) -> dict:
@@ -266,6 +267,7 @@ class HardwareSpec:
     measured: tuple[str, ...] = ()     # catalog figures measured by a calibration, not published
     gemm_tiles: tuple = ()             # GEMM output tile shapes (rows, columns) of the family's libraries
     gemm_units: int = 0                # SMs / CUs per rank that run those tiles (0: no wave quantisation)
+    gemm_k_ref: float = 0.0            # K at which matmul_eff was read (0: no K dependence)
 
     # --- construction ----------------------------------------------------------
     @classmethod
@@ -423,7 +425,7 @@ class HardwareSpec:
             mla_eff=float(fd["mla_eff"]) if fd.get("mla_eff") is not None else None,
             mem_eff=float(fd["mem_eff"]), kernel_us=float(fd["kernel_us"]), scaleup_gbps=scaleup_gbps,
             comm=p["comm"], serving=p["serving"], attn_scale=ascale, attn_scale_prior=aprior,
-            gemm_tiles=_waves(p, family, "")["gemm_tiles"],
+            gemm_tiles=_waves(p, family, "")["gemm_tiles"], gemm_k_ref=_waves(p, family, "")["gemm_k_ref"],
         )
         base.update(kw)
         return cls(**base)
@@ -483,6 +485,25 @@ class HardwareSpec:
             few |= tiles <= u
         return np.where(few, 1.0, best)
 
+    def k_util(self, k: Any, dtype: str = "bf16", *, out_bytes: float = 2.0) -> np.ndarray:
+        """A GEMM's rate at contraction length ``k`` relative to the one ``matmul_eff`` was read at.
+
+        Each SM/CU writes its output tile after its K loop, at its share of the memory bandwidth;
+        the write takes as long as ``k0 = out_bytes x R / (2 BW)`` of K (``R`` the achieved GEMM
+        rate, ``BW`` the achieved bandwidth), so the rate goes as ``K / (K + k0)``, here relative to
+        ``gemm_k_ref`` (``gemm_waves.k_reference``). 1 where no reference is set.
+
+        >>> s = HardwareSpec.synthetic(bf16_tflops=1000, mem_bw_tbps=4.0, gemm_k_ref=8192.0)
+        >>> round(float(s.k_util(8192)), 3), round(float(s.k_util(512)), 2), float(s.k_util(1e12)) > 1
+        (1.0, 0.73, True)
+        """
+        k = np.asarray(k, dtype=float)
+        if not self.gemm_k_ref:
+            return np.ones(k.shape)
+        cd, _ = self.compute_dtype(dtype)
+        k0 = out_bytes * float(self.matmul_rate(cd, 1e12)) / (2.0 * float(self.mem_rate()))
+        return (k / (k + k0)) / (self.gemm_k_ref / (self.gemm_k_ref + k0))
+
     def attn_rate(self, dtype: str = "bf16", *, serving: bool = True, attention: str | None = None) -> np.ndarray:
         """Achieved FLOP/s of the attention core: BF16, or FP8 with an FP8 KV cache where the chip has FP8.
 
@@ -522,5 +543,6 @@ def gemm_time(spec: HardwareSpec, m: Any, n: Any, k: Any, dtype: str = "bf16", *
     b = dtype_bytes(cd) if cd in ("fp8", "int8", "fp4") else 2.0
     flops = 2 * m * n * k
     byts = (m * k + k * n) * b + m * n * out_bytes
-    t = np.maximum(flops / (spec.matmul_rate(cd, m) * spec.wave_util(m, n)), byts / spec.mem_rate())
+    t = np.maximum(flops / (spec.matmul_rate(cd, m) * spec.wave_util(m, n) * spec.k_util(k, cd, out_bytes=out_bytes)),
+                   byts / spec.mem_rate())
     return t + spec.kernel_us * 1e-6
