@@ -575,3 +575,26 @@ def test_expert_gemm_rows_are_tokens_per_touched_expert():
         assert float(np.asarray(ops["experts"].rows)) == pytest.approx(rows, rel=1e-6 if tokens == 1 else 1e-3)
     st = step_time(h200(), m, Dtypes.of("fp8"), decode_seqs=1, ctx=1000, tp=8)
     assert float(st.memory) > float(st.compute)
+
+
+def test_mixed_step_keeps_the_dense_format_of_an_fp4_moe(catalog):
+    """An NVFP4 MoE checkpoint keeps attention and shared experts in FP8: a step that mixes prompt
+    tokens into decoding runs those parts at the FP8 rate, as the decode-only and prefill-only steps do."""
+    from dataclasses import replace
+
+    from suanli.perf.inference import _merge
+
+    m = ModelShape.from_arch(catalog.model("deepseek-v3"))
+    hw = HardwareSpec.from_catalog(catalog, "b200")
+    dt = Dtypes.of("fp4")
+    assert dt.dense == "fp8"
+    kw = dict(tp=1, dp=8, ep=8)
+    dec = step_ops(m, dt, seqs=64, q=1.0, ctx=2000, **kw)
+    pre = step_ops(m, dt, seqs=1, q=8192.0, ctx=0, prefill=True, **kw)
+    merged = {o.name: o for o in _merge(dec, pre)}
+    assert merged["attn_proj"].dtype == "fp8" and merged["shared_experts"].dtype == "fp8"
+    assert merged["experts"].dtype is None                       # the routed experts run in FP4
+    # with the prompt tokens in, the FP8 dense parts make the step slower than an all-FP4 one would be
+    mixed = step_time(hw, m, dt, decode_seqs=64, ctx=2000, prefill_tokens=8192, **kw)
+    all_fp4 = step_time(hw, m, replace(dt, dense=None), decode_seqs=64, ctx=2000, prefill_tokens=8192, **kw)
+    assert float(mixed.compute) > float(all_fp4.compute)

@@ -28,7 +28,7 @@ achieved bandwidth.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -86,8 +86,9 @@ def _merge(dec: list[Op], pre: list[Op]) -> list[Op]:
         if p is None:
             out.append(o)
             continue
-        out.append(Op(o.name, o.engine, o.flops + p.flops, np.maximum(o.weight_bytes, p.weight_bytes),
-                      o.other_bytes + p.other_bytes, rows=_a(o.rows) + _a(p.rows), kernels=o.kernels))
+        # the decode op's other fields (its compute format: the FP8 dense parts of an FP4 MoE) carry over
+        out.append(replace(o, flops=o.flops + p.flops, weight_bytes=np.maximum(o.weight_bytes, p.weight_bytes),
+                           other_bytes=o.other_bytes + p.other_bytes, rows=_a(o.rows) + _a(p.rows)))
     return out
 
 
