@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from suanli.catalog import get_catalog  # noqa: E402
+from suanli.errors import SuanliError  # noqa: E402
 from suanli.perf.hardware import load_params  # noqa: E402
 from suanli.perf.search import predict_serve  # noqa: E402
 from suanli.perf.validate import request_from_row  # noqa: E402
@@ -35,30 +36,32 @@ DATA = ROOT / "benchmarks" / "data" / "serving_external.csv"
 OUT = ROOT / "benchmarks" / "results"
 
 
-def run() -> list[dict]:
+def run() -> tuple[list[dict], list[tuple[str, str]]]:
+    """Predict every row: (the predicted rows, the (id, reason) of those the model refuses)."""
+    from suanli.perf.hardware import HardwareSpec
+
     cat, params = get_catalog(()), load_params()
-    out = []
+    families: dict[str, str] = {}
+    out, refused = [], []
     for r in csv.DictReader(DATA.open()):
-        pred = predict_serve(cat, request_from_row(r), params=params)
+        try:
+            pred = predict_serve(cat, request_from_row(r), params=params)
+        except SuanliError as exc:       # a refusal is a finding, not a crash: listed in the report
+            refused.append((r["id"], exc.message))
+            continue
+        if r["hardware"] not in families:
+            families[r["hardware"]] = HardwareSpec.from_catalog(cat, r["hardware"]).family
         p, m = pred.metrics[r["metric"]], float(r["value"])
         band = pred.error_band
         err = math.log(p / m)
         out.append({"id": r["id"], "model": r["model"], "hardware": r["hardware"],
-                    "family": _family(cat, r["hardware"]), "isl": r["isl"], "osl": r["osl"], "measured": m,
+                    "family": families[r["hardware"]], "isl": r["isl"], "osl": r["osl"], "measured": m,
                     "predicted": round(p, 1), "ape": round(abs(p / m - 1), 4), "log_error": round(err, 4),
                     "band_p80": band.p80 if band else None, "band_group": band.group if band else "",
                     "inside_band": bool(band and band.p80 is not None and abs(err) <= band.p80 + 1e-12),
                     "config": f"tp{pred.config.get('tp')} dp{pred.config.get('dp')} ep{pred.config.get('ep')} "
                               f"batch {pred.config.get('batch_per_instance')}"})
-    return out
-
-
-def _family(cat, hw: str, _seen: dict = {}) -> str:  # noqa: B006 - a per-run memo of hardware -> family
-    if hw not in _seen:
-        from suanli.perf.hardware import HardwareSpec
-
-        _seen[hw] = HardwareSpec.from_catalog(cat, hw).family
-    return _seen[hw]
+    return out, refused
 
 
 def summary(rows: list[dict], key: str) -> list[tuple[str, int, float, float, float, float]]:
@@ -76,7 +79,7 @@ def summary(rows: list[dict], key: str) -> list[tuple[str, int, float, float, fl
 
 def main() -> None:
     t0 = time.perf_counter()
-    rows = run()
+    rows, refused = run()
     secs = time.perf_counter() - t0
     OUT.mkdir(parents=True, exist_ok=True)
     with (OUT / "serving_external.csv").open("w", newline="") as fh:
@@ -97,6 +100,7 @@ def main() -> None:
         for k, n, mape, med, bias, cov in summary(sub, key):
             lines.append(f"| {k} | {n} | {100 * mape:.1f}% | {100 * med:.1f}% | {bias:+.2f} | {100 * cov:.0f}% |")
         lines.append("")
+    lines += ["## Refused", ""] + ([f"- {i}: {why}" for i, why in refused] or ["None: every row was predicted."]) + [""]
     (OUT / "serving_external.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
