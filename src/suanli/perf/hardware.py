@@ -425,7 +425,7 @@ class HardwareSpec:
             mla_eff=float(fd["mla_eff"]) if fd.get("mla_eff") is not None else None,
             mem_eff=float(fd["mem_eff"]), kernel_us=float(fd["kernel_us"]), scaleup_gbps=scaleup_gbps,
             comm=p["comm"], serving=p["serving"], attn_scale=ascale, attn_scale_prior=aprior,
-            gemm_tiles=_waves(p, family, "")["gemm_tiles"], gemm_k_ref=_waves(p, family, "")["gemm_k_ref"],
+            **_waves(p, family, ""),           # tiles and reference K of the family; no unit count
         )
         base.update(kw)
         return cls(**base)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from suanli.errors import SuanliError
+from suanli.perf.bands import band_for, with_band
 from suanli.perf.disagg import disagg_plan, disagg_plan_closed
 from suanli.perf.hardware import HardwareSpec, load_params
 from suanli.perf.inference import BOTTLENECKS
@@ -30,7 +31,7 @@ from suanli.perf.lengths import Lengths
 from suanli.perf.memory import max_seqs_per_rank, weight_bytes_per_rank
 from suanli.perf.ops import Dtypes, ModelShape
 from suanli.perf.serving import (
-    ErrorBand, Evaluation, Prediction, disagg_combine, evaluate, parse_spec, prefill_tokens_per_step, server_tails,
+    Evaluation, Prediction, disagg_combine, evaluate, parse_spec, prefill_tokens_per_step, server_tails,
     spec_acceptance,
 )
 
@@ -242,92 +243,6 @@ def _select(ev: Evaluation, ok: np.ndarray, score: np.ndarray) -> int | None:
     return int(np.argmax(s))
 
 
-def _band(params: dict, hw: HardwareSpec, kind: str, engine: str | None = None,
-          model: str | None = None) -> tuple[ErrorBand | None, list[str]]:
-    """Error band of the hardware family and kind, and extrapolation warnings.
-
-    A family with too few serving measurements for a band of its own, an engine with no
-    serving measurement, or a model with none (its own layer shapes and kernels unchecked), takes
-    the widest band.
-    """
-    from suanli.perf.hardware import _packaged_optional
-
-    bands = _packaged_optional("error_bands.yaml")
-    warns: list[str] = []
-    groups = bands.get("groups", {})
-    serving = kind in ("serve", "prefill", "decode")
-    measured_families = bands.get("measured_families")
-    measured_engines = bands.get("measured_engines")
-    measured_models = bands.get("measured_models")
-    unmeasured_model = bool(serving and model and measured_models is not None and model not in measured_models
-                            and bands.get("widest"))
-    band = None
-    unmeasured_engine = bool(serving and engine and measured_engines is not None
-                             and engine.lower() not in measured_engines and bands.get("widest"))
-    if unmeasured_engine:
-        w = bands["widest"]
-        band = ErrorBand(w.get("mape"), int(w.get("n", 0)), w.get("group", "widest"), p80=w.get("p80"),
-                         coverage=w.get("coverage"),
-                         note=f"no serving measurement with the {engine} engine: the widest band of the validation set")
-        warns.append(f"extrapolation: no serving measurement with the {engine} engine (its host cost per request "
-                     f"is an estimate); the band is the widest of the validation set ({w.get('group')})")
-    elif serving and measured_families is not None and hw.family not in measured_families and bands.get("widest"):
-        w = bands["widest"]
-        band = ErrorBand(w.get("mape"), int(w.get("n", 0)), w.get("group", "widest"), p80=w.get("p80"),
-                         coverage=w.get("coverage"),
-                         note=f"too few serving measurements of the {hw.family} family for a band of its own: "
-                              "the widest band of the validation set")
-        warns.append(f"extrapolation: too few serving measurements of the {hw.family} family for an error band of "
-                     f"its own; the band is the widest of the validation set ({w.get('group')})")
-    elif unmeasured_model:
-        w = bands["widest"]
-        band = ErrorBand(w.get("mape"), int(w.get("n", 0)), w.get("group", "widest"), p80=w.get("p80"),
-                         coverage=w.get("coverage"),
-                         note=f"no serving measurement of {model}: the widest band of the validation set")
-    else:
-        keys = [f"family={hw.family}|kind={kind}"] + ([f"family={hw.family}|kind=serving"] if serving else []) \
-            + [f"vendor={hw.vendor}|kind={kind}"] + ([f"vendor={hw.vendor}|kind=serving"] if serving else []) \
-            + [f"kind={kind}"] + (["kind=serving"] if serving else []) + ["all"]
-        for key in keys:
-            g = groups.get(key)
-            if g and g.get("mape") is not None:
-                band = ErrorBand(g["mape"], int(g.get("n", 0)), key, p80=g.get("p80"), coverage=g.get("coverage"))
-                break
-    if unmeasured_model:
-        warns.append(f"extrapolation: no serving measurement of {model} in the validation set (its layer shapes "
-                     f"and kernels are not checked); the band is the widest of the validation set "
-                     f"({bands['widest'].get('group')})")
-    measured = set(bands.get("measured_stacks", []))
-    if measured and hw.stack not in measured:
-        warns.append(f"extrapolation: no serving measurement on the {hw.stack} stack; the {hw.stack} "
-                     f"software-maturity factor is an estimate")
-    if bands.get("measured_vendors") and hw.vendor not in bands["measured_vendors"]:
-        warns.append(f"extrapolation: no measurement of any {hw.vendor} chip in the validation set")
-    if hw.estimates:
-        warns.append("figures of estimate confidence: " + ", ".join(hw.estimates))
-    if getattr(hw, "calibration", None) is not None:  # the chip's own measurements (suanli calibrate)
-        from suanli.perf.chipcal import calibrated_band
-
-        cal_band, more = calibrated_band(hw.calibration, band, kind)
-        warns += more
-        if not (unmeasured_engine or unmeasured_model):  # an unmeasured engine or model keeps the widest band
-            band = cal_band
-    return band, warns
-
-
-def _with_band(pred: Prediction, band: ErrorBand | None, metric: str) -> None:
-    """Set the band's low / high around the prediction: ``v e^-p80 .. v e^p80`` (or +-MAPE without p80)."""
-    if band is None:
-        return
-    v = pred.metrics.get(metric)
-    if v is not None and band.p80 is not None:
-        band.low, band.high = v * float(np.exp(-band.p80)), v * float(np.exp(band.p80))
-    elif v is not None and band.mape is not None:
-        band.low, band.high = v * (1 - band.mape), v * (1 + band.mape)
-    band.metric = metric if v is not None else None
-    pred.error_band = band
-
-
 #: share of the decode step above which the engine's host work per request is reported as setting it
 HOST_BOUND_SHARE = 0.25
 
@@ -408,7 +323,7 @@ def _phase_pred(ctx: Context, req: Request, ev: Evaluation, i: int, kind: str, c
     pred = Prediction(ctx.hw.hardware, ctx.model.id, kind, int(chips_total), config, metrics, bott, shares,
                       ev.memory.to_dict(i), warnings=list(dict.fromkeys(ctx.warnings)), candidates=n_cand,
                       search_ms=(time.perf_counter() - t0) * 1e3)
-    band, warns = _band(ctx.params, ctx.hw, kind, req.engine, ctx.model.id)
+    band, warns = band_for(ctx.hw, kind, req.engine, ctx.model.id)
     pred.warnings += [w for w in warns if w not in pred.warnings]
     host_bound = _host_bound(ctx, req, ev, i)
     if host_bound:
@@ -416,7 +331,7 @@ def _phase_pred(ctx: Context, req: Request, ev: Evaluation, i: int, kind: str, c
     if no_expert_parallel(ctx.hw, ctx.model, req):
         pred.warnings.append(f"{req.engine}: its profile has no expert parallelism, so only TP x PP layouts "
                              "were searched; give --ep/--dp to model a release that has it")
-    _with_band(pred, band, metric)
+    with_band(pred, band, metric)
     return pred
 
 
@@ -685,7 +600,7 @@ def predict_serve(catalog: Any, req: Request, *, params: dict | None = None) -> 
                                 requests_per_s_per_instance=req.arrival_rate / inst)
             pred.config.update(arrival_rate=req.arrival_rate)
             if pred.error_band:
-                _with_band(pred, pred.error_band, "output_tps_per_chip")
+                with_band(pred, pred.error_band, "output_tps_per_chip")
         return pred
     # disaggregated: prefill instances (TTFT) and decode instances (TPOT) on separate chips
     if req.arrival_rate:
@@ -737,7 +652,7 @@ def predict_serve(catalog: Any, req: Request, *, params: dict | None = None) -> 
     pred.bottleneck["prefill"] = pev.step.bottleneck_name(ip)
     pred.shares["prefill"] = {k: round(v, 4) for k, v in pev.step.shares(ip).items()}
     if pred.error_band:
-        _with_band(pred, pred.error_band, "output_tps_per_chip")
+        with_band(pred, pred.error_band, "output_tps_per_chip")
     return pred
 
 
@@ -794,7 +709,7 @@ def pareto(catalog: Any, req: Request, *, params: dict | None = None, max_points
         c = ev.pick(int(i))
         pts.append({k: c[k] for k in ("tps_per_user", "output_tps_per_chip", "tpot_ms", "ttft_ms", "tp", "pp",
                                        "ep", "dp", "batch")})
-    band, warns = _band(ctx.params, ctx.hw, "serve", req.engine, ctx.model.id)
+    band, warns = band_for(ctx.hw, "serve", req.engine, ctx.model.id)
     return ParetoCurve(ctx.hw.hardware, ctx.model.id, pts, list(dict.fromkeys(ctx.warnings + warns)))
 
 
