@@ -35,7 +35,7 @@ from pathlib import Path
 
 from suanli.catalog.registry import load_catalog
 from suanli.errors import SuanliError
-from suanli.perf.calibrate import grouped_cross_validate
+from suanli.perf.calibrate import grouped_cross_validate, shipped_values
 from suanli.perf.chipcal import UNDETERMINED_REL_SE, calibrate, fold_key
 from suanli.perf.validate import SERVING_KINDS, read_records
 
@@ -82,11 +82,7 @@ def packaged_held_out(rows: list[dict], cat, ids: list[str], grouping: str) -> d
     def group_of(r: dict) -> str:
         return f"chip:{fold_key(r, grouping)}" if r["id"] in mine else "__rest__"
 
-    from suanli.perf.hardware import _packaged_optional
-
-    warm = {k: v.get("value") for k, v in (_packaged_optional("calibration.yaml").get("fitted") or {}).items()
-            if v.get("value") is not None}
-    preds = grouped_cross_validate(rows, cat, group_of, warm=warm)
+    preds = grouped_cross_validate(rows, cat, group_of, warm=shipped_values())
     out = {}
     for i in ids:
         if i in preds:

@@ -269,6 +269,21 @@ def test_shipped_overlay_of_a_chip_with_no_bandwidth_loads_and_says_measured(cat
     se = float(re.search(r"standard error ([0-9.eE+-]+)", acc.mem_bw_tbps.note).group(1))
     loose = se > UNDETERMINED_REL_SE * acc.mem_bw_tbps.value
     assert ("not determined by these records" in acc.mem_bw_tbps.note) == loose
+    # an effective rate never passes the fastest published part of its memory technology, and says when it sits there
+    from suanli.perf.chipcal import memory_ceiling
+
+    ceiling, _ = memory_ceiling(catalog, acc)
+    assert acc.mem_bw_tbps.value <= ceiling
+    assert ("at the ceiling of its memory technology" in acc.mem_bw_tbps.note) == (acc.mem_bw_tbps.value >= 0.99 * ceiling)
+
+
+def test_memory_ceiling_is_the_fastest_published_part_of_the_technology(catalog):
+    from suanli.perf.chipcal import memory_ceiling
+
+    # HBM2e: the MI250X's eight stacks, 3.2 TB/s (AMD datasheet); supernode records (aggregate TB/s) do not count
+    assert memory_ceiling(catalog, catalog.accelerator("ascend-910b4")) == (3.2, "mi250x")
+    # HBM3: the MI300X's 5.3 TB/s, above the H100's 3.35
+    assert memory_ceiling(catalog, catalog.accelerator("h100-sxm")) == (5.3, "mi300x")
 
 
 def test_predict_serve_cli_on_the_shipped_overlay_says_measured(run_cli):

@@ -209,11 +209,9 @@ def _stack(r: RowResult) -> str:
 def cross_validations(records: list[dict], catalog: Any, *, folds: int = 5,
                       progress: Callable[[str], None] | None = None) -> dict[str, dict[str, float]]:
     """Out-of-fold predictions of the serving rows: ``kfold`` (``folds`` folds), ``source``, ``engine``."""
-    from suanli.perf.calibrate import cross_validate, engine_group, grouped_cross_validate, source_group
-    from suanli.perf.hardware import _packaged_optional
+    from suanli.perf.calibrate import cross_validate, engine_group, grouped_cross_validate, shipped_values, source_group
 
-    warm = {k: v.get("value") for k, v in (_packaged_optional("calibration.yaml").get("fitted") or {}).items()
-            if v.get("value") is not None}
+    warm = shipped_values()
     out: dict[str, dict[str, float]] = {}
     out["source"] = grouped_cross_validate(records, catalog, source_group, warm=warm,
                                            progress=(lambda g: progress(f"leave out {g}")) if progress else None)

@@ -157,8 +157,34 @@ def _serving_bw_start(acc: Any) -> float:
     return float(peak or 200.0) / 200.0
 
 
+def memory_ceiling(catalog: Any, acc: Any) -> tuple[float, str] | None:
+    """The fastest published bandwidth (TB/s) of a chip with the same memory technology, and its id.
+
+    A bandwidth measured on serving rows is an effective rate (copy efficiency 1): it cannot pass
+    what any part of that memory technology is published to reach (``HBM2e``: 3.2 TB/s, eight
+    stacks on an MI250X). ``None`` when the technology is not stated or has no published figure.
+    """
+    import re
+
+    def tech(a: Any) -> str | None:
+        m = re.match(r"\s*(hbm\d?e?|gddr\d\w?|lpddr\d\w?)\b", (a.mem_type or "").lower())
+        return m.group(1) if m else None
+
+    mine = tech(acc)
+    if mine is None:
+        return None
+    best = None
+    for a in catalog.accelerators.values():
+        fig = a.mem_bw_tbps
+        if (a.id != acc.id and a.category != "system" and tech(a) == mine and fig.value is not None
+                and fig.confidence not in ("measured", "estimate") and (best is None or fig.value > best[0])):
+            best = (float(fig.value), a.id)
+    return best
+
+
 def choose_params(rows: list[dict], acc: Any, fam: dict,
-                  serving_default: dict | None = None) -> tuple[list[Param], list[str]]:
+                  serving_default: dict | None = None,
+                  mem_ceiling: tuple[float, str] | None = None) -> tuple[list[Param], list[str]]:
     """The parameters the rows can tell, with bounds and starts; and notes on what is held at the prior."""
     serving_default = serving_default or {}
     ps: list[Param] = []
@@ -232,7 +258,11 @@ def choose_params(rows: list[dict], acc: Any, fam: dict,
             # no published bandwidth and no copy rows: batch-1 decoding streams the weights, so its
             # time per token measures the bandwidth the serving engine reaches (flagged measured)
             top = _serving_bw_start(acc)
-            ps.append(Param("mem_bw", 0.1 * top, 5.0 * top, top, len(small), stage=2))
+            hi = 5.0 * top if mem_ceiling is None else min(5.0 * top, mem_ceiling[0])
+            ps.append(Param("mem_bw", min(0.1 * top, 0.5 * hi), hi, min(top, 0.9 * hi), len(small), stage=2))
+            if mem_ceiling is not None and hi == mem_ceiling[0]:
+                notes.append(f"mem_bw at most {hi:g} TB/s, the fastest {acc.mem_type} part in the catalog "
+                             f"({mem_ceiling[1]})")
             # on memory-bound rows the bandwidth and the maturity only show as their product: the
             # maturity stays at its stack's value and the bandwidth is the one that stack reaches
             ps = [x for x in ps if x.name != "maturity"]
@@ -511,7 +541,8 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
     if not use:
         raise SuanliError(f"no record of {hw} can be predicted by the model",
                           hint="; ".join(sorted({why for _, why in unpred}))[:400])
-    ps, notes = choose_params(use, acc, fam, p.get("serving") or {})
+    ceiling = memory_ceiling(catalog, acc)
+    ps, notes = choose_params(use, acc, fam, p.get("serving") or {}, ceiling)
     if hold:
         notes += [f"{x.name} held at its prior (asked)" for x in ps if x.name in hold]
         ps = [x for x in ps if x.name not in hold]
@@ -601,9 +632,13 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
         d_ = next((d for d, n in PEAK_FIELDS.items() if n == f_), "")
         sd = sds.get("mem_bw") if f_ == "mem_bw_tbps" else (sds.get("peak." + d_) or sds.get("peak.16bit"))
         loose = bool(sd) and sd > UNDETERMINED_REL_SE * abs(fig.value)
+        capped = f_ == "mem_bw_tbps" and ceiling is not None and fig.value >= 0.99 * ceiling[0]
         upd[f_] = {"value": round(fig.value, 4), "confidence": "measured", "source": fig.source,
                    "note": fig.note + (f"; standard error {sd:.3g}" if sd else "")
-                   + ("; not determined by these records (standard error over half the value): a placeholder "
+                   + (f"; at the ceiling of its memory technology ({ceiling[0]:g} TB/s, {ceiling[1]}): the "
+                      "records' speed is not the memory's alone, so a placeholder that lets the chip be "
+                      "predicted, to be read with its band" if capped else
+                      "; not determined by these records (standard error over half the value): a placeholder "
                       "that lets the chip be predicted, to be read with its band" if loose else "")}
     return CalibrationResult(hw, values, sds, [r["id"] for r in use], skipped, notes, before, after, cal, upd, oof,
                              grouping=group if oof or group else None)
