@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from suanli.policy.metrics import ChipSpec, parse_spec, pcie_bidir_gbps, performance_density, spec_from_mapping, tpp_from_rates
+from suanli.policy.metrics import ChipSpec, parse_spec, performance_density, spec_from_mapping, tpp_from_rates
 from suanli.policy.schema import SpecError
 
 
@@ -22,15 +22,6 @@ def test_performance_density_over_applicable_die_area():
     assert performance_density(20919, 2400) == pytest.approx(8.72, abs=5e-3)  # MI325X, all FinFET dies (est.)
     assert performance_density(20919, 8 * 115) == pytest.approx(22.7, abs=0.05)  # "22.7 if only XCDs"
     assert performance_density(None, 814) is None and performance_density(100, 0) is None
-
-
-def test_pcie_host_link_bidirectional():
-    table = {"gen4": 64, "gen5": 128}
-    assert pcie_bidir_gbps("Gen5 x16", table) == (128.0, None)
-    assert pcie_bidir_gbps("Gen4 x16", table)[0] == 64.0
-    val, why = pcie_bidir_gbps("Gen5", table)
-    assert val == 128.0 and "x16 assumed" in why
-    assert pcie_bidir_gbps(None, table) == (None, None)
 
 
 def test_catalog_h20_h100_a800_io_and_tpp(rules, catalog):

@@ -126,7 +126,15 @@ class Catalog:
         return self.generic_node(hardware)
 
     def generic_node(self, hardware: str) -> System:
-        """An 8-card server of this accelerator: its own links if listed, else PCIe."""
+        """An 8-card server of this accelerator: its own links if listed, else PCIe of its generation.
+
+        A card's link figure counts per direction: a bidirectional, aggregate (all links, both
+        directions) or unstated figure is halved, as the vendors' node records read theirs. Without
+        such a link the cards talk over PCIe at the rate their ``pcie_gen`` gives (``links.yaml``),
+        else at the generic node's Gen4 x16.
+        """
+        from suanli.catalog.links import pcie_table, pcie_unidir_gbps
+
         acc = self.accelerator(hardware)
         base = self.systems["pcie-8"]
         upd: dict[str, Any] = {
@@ -137,17 +145,26 @@ class Catalog:
             "confidence": "estimate",
             "sources": base.sources + acc.sources,
         }
-        own = acc.scaleup_bw_unidir_gbps
-        if own is not None and acc.scaleup_bw_direction != "aggregate" and own > base.scaleup_bw_unidir_gbps.value:
+        pcie, why = pcie_unidir_gbps(acc.pcie_gen)
+        link = base.scaleup_bw_unidir_gbps.value
+        if pcie is not None and pcie != link:
+            link = pcie
             upd["scaleup_bw_unidir_gbps"] = Figure(
-                value=own if acc.scaleup_bw_direction != "unstated" else own / 2,
-                source=acc.scaleup_bw_gbps.source, confidence="estimate",
-                note=f"card links ({acc.scaleup_interconnect}); {acc.scaleup_bw_direction} figure "
-                     f"{acc.scaleup_bw_gbps.value:g} GB/s taken per direction as "
-                     + ("stated" if acc.scaleup_bw_direction == "unidirectional" else "half"),
-            )
-            upd["scaleup_fabric"] = acc.scaleup_interconnect or base.scaleup_fabric
-            upd["scaleup_topology"] = "mesh"
+                value=pcie, source=pcie_table().source, confidence="estimate",
+                note=f"the card's host link ({acc.pcie_gen}), per direction" + (f"; {why}" if why else ""))
+            upd["scaleup_fabric"] = f"PCIe {acc.pcie_gen} through a PCIe switch"
+        fig = acc.scaleup_bw_gbps
+        if fig.value is not None:
+            own = fig.value if acc.scaleup_bw_direction == "unidirectional" else fig.value / 2
+            if own > link:
+                upd["scaleup_bw_unidir_gbps"] = Figure(
+                    value=own, source=fig.source, confidence="estimate",
+                    note=f"card links ({acc.scaleup_interconnect}); {acc.scaleup_bw_direction} figure "
+                         f"{fig.value:g} GB/s taken per direction as "
+                         + ("stated" if acc.scaleup_bw_direction == "unidirectional" else "half"),
+                )
+                upd["scaleup_fabric"] = acc.scaleup_interconnect or base.scaleup_fabric
+                upd["scaleup_topology"] = "mesh"
         return base.model_copy(update=upd)
 
     # --- models ---------------------------------------------------------------

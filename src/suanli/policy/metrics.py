@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from suanli.catalog.links import pcie_unidir_gbps
 from suanli.policy.schema import EarScope, ParametersFile, ProductInfo, ProductsFile, SpecError, VendorInfo
 
 #: Relative tolerance when a spec states both a value and the figures it derives from.
@@ -59,36 +60,6 @@ def performance_density(tpp: float | None, die_area_mm2: float | None) -> float 
     if tpp is None or die_area_mm2 is None or die_area_mm2 <= 0:
         return None
     return tpp / die_area_mm2
-
-
-def pcie_bidir_gbps(pcie_gen: str | None, table: Mapping[str, Any]) -> tuple[float | None, str | None]:
-    """Bidirectional PCIe host-link bandwidth from a text such as ``"Gen5 x16"``.
-
-    Returns ``(GB/s, estimate_reason)``; lanes default to x16 (flagged).
-
-    >>> t = {"gen4": 64, "gen5": 128}
-    >>> pcie_bidir_gbps("Gen5 x16", t)
-    (128.0, None)
-    >>> pcie_bidir_gbps("Gen4 x8", t)
-    (32.0, None)
-    >>> pcie_bidir_gbps("Gen5 (host)", t)[0]
-    128.0
-    """
-    if not pcie_gen:
-        return None, None
-    m = re.search(r"gen\s*(\d)", pcie_gen, re.I)
-    if not m or f"gen{m.group(1)}" not in table:
-        return None, None
-    base = float(table[f"gen{m.group(1)}"])
-    lanes = re.search(r"x\s*(\d+)", pcie_gen)
-    reason = None
-    if lanes:
-        base *= int(lanes.group(1)) / 16
-    else:
-        reason = f"PCIe lanes not stated ({pcie_gen!r}); x16 assumed"
-    if "/" in pcie_gen.split("(")[0]:
-        reason = f"PCIe generation ambiguous ({pcie_gen!r}); first one taken"
-    return base, reason
 
 
 class ChipSpec(BaseModel):
@@ -531,7 +502,8 @@ def product_facts(hardware: str, vendor: str | None, products: ProductsFile) -> 
 
 def _io_bidir(acc: Any, params: ParametersFile) -> tuple[float | None, tuple[str, str | None]]:
     """Scale-up (bidirectional) + PCIe; returns (GB/s, (basis, estimate reason))."""
-    pcie, pcie_reason = pcie_bidir_gbps(acc.pcie_gen, params.pcie_x16_bidir_gbps)
+    pcie, pcie_reason = pcie_unidir_gbps(acc.pcie_gen)
+    pcie = None if pcie is None else 2 * pcie  # both directions, as the rules count I/O
     link_text = (acc.scaleup_interconnect or "").lower()
     no_fabric = link_text.startswith("none") or "pcie only" in link_text
     fig = acc.scaleup_bw_gbps

@@ -412,7 +412,6 @@ class ParametersFile(_Model):
     parameters: dict[str, ParamDef]
     aliases: dict[str, str] = Field(default_factory=dict)
     bit_lengths: dict[str, int]
-    pcie_x16_bidir_gbps: dict[str, Union[float, str]]
     system_eccn_map: dict[str, str] = Field(default_factory=dict)
 
 
