@@ -49,3 +49,12 @@ def test_unknown_system(catalog):
         catalog.system("nvl144")
     with pytest.raises(UnknownIdError):
         catalog.system("hgx-8")  # alias needs the hardware
+
+
+@pytest.mark.parametrize("hw,domain,bw", [("h200-nvl", 4, 450), ("h100-pcie", 2, 300)])
+def test_nvlink_bridge_cards_form_small_domains(catalog, hw, domain, bw):
+    # an NVLink bridge joins 2 (H100 PCIe) or up to 4 (H200 NVL) cards, not the whole 8-card server:
+    # 600 / 900 GB/s bidirectional per GPU over the bridge (NVIDIA), beyond it the server's slower path
+    s = catalog.system("hgx-8", hardware=hw)
+    assert s.chips == 8 and s.scaleup_domain_chips == domain
+    assert s.scaleup_bw_unidir_gbps.value == bw and s.scaleout_bw_unidir_gbps.value < bw
