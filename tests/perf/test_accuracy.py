@@ -52,6 +52,30 @@ def test_error_bands_use_out_of_group_predictions_and_name_the_widest():
     assert "cdna3" not in error_bands(ValidationReport(rows + [_row(30, "cdna3")]), oof)["measured_families"]
 
 
+def test_held_out_engine_and_model_errors_give_the_bands_of_the_unseen():
+    rows = [_row(i, "hopper", predicted=100.0 * (1 + 0.02 * i)) for i in range(6)]
+    oof = {r.id: r.predicted for r in rows}
+    # with their whole model held out the same rows miss by 10% .. 60% (log errors ln 1.1 .. ln 1.6)
+    by_model = {r.id: 100.0 * (1.1 + 0.1 * i) for i, r in enumerate(rows)}
+    b = error_bands(ValidationReport(rows), oof, {"model": by_model, "engine": oof})
+    m = b["unseen"]["model"]
+    # six errors: the conformal band is the ceil(0.8 x 7) = 6th smallest, ln 1.6
+    assert m["n"] == 6 and m["p80"] == pytest.approx(math.log(1.6), abs=1e-4)
+    assert m["mape"] == pytest.approx(sum(0.1 + 0.1 * i for i in range(6)) / 6, abs=1e-4)
+    assert "model held out" in m["group"] and b["unseen"]["engine"]["p80"] < m["p80"]
+    assert error_bands(ValidationReport(rows), oof)["unseen"] == {}
+
+
+def test_unmeasured_model_carries_the_wider_of_its_held_out_and_the_widest_band(catalog):
+    from suanli.perf.hardware import _packaged_optional
+
+    bands = _packaged_optional("error_bands.yaml")
+    p = predict_serve(catalog, Request("h200-sxm", "qwen3-235b-a22b", chips=8, weight_dtype="fp8"))
+    expect = max([bands["widest"], bands["unseen"]["model"]], key=lambda g: g["p80"])
+    assert p.error_band.p80 == pytest.approx(expect["p80"]) and p.error_band.group == expect["group"]
+    assert any("no serving measurement of qwen3-235b-a22b" in w for w in p.warnings)
+
+
 def test_unmeasured_family_carries_the_widest_band(catalog):
     # a MetaX chip: two serving rows of its family, too few for a band of its own
     p = predict_serve(catalog, Request("metax-c500", "llama-3.1-8b", chips=8, weight_dtype="bf16"))

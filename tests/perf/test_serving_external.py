@@ -58,7 +58,9 @@ def test_dense_models_hold_their_dev_set_accuracy_and_band(predicted):
 def test_a_model_without_serving_measurements_carries_the_widest_band(predicted):
     from suanli.perf.hardware import _packaged_optional
 
-    widest = _packaged_optional("error_bands.yaml")["widest"]["p80"]
+    bands = _packaged_optional("error_bands.yaml")
+    # the wider of the widest family band and the band of the dev rows with their whole model held out
+    widest = max(bands["widest"]["p80"], bands["unseen"]["model"]["p80"])
     for r, p in predicted:
         if r["model"] == "qwen3-235b-a22b":     # no serving row of it in dev.csv
             assert p.error_band.p80 == pytest.approx(widest)

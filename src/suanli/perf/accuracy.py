@@ -101,11 +101,14 @@ def band_of(errs: list[float]) -> dict[str, float]:
             "coverage": round(inside / len(errs), 4)}
 
 
-def error_bands(report: ValidationReport, oof: dict[str, float] | None = None) -> dict:
+def error_bands(report: ValidationReport, oof: dict[str, float] | None = None,
+                held_out: dict[str, dict[str, float]] | None = None) -> dict:
     """Error-band table the predictions carry (per family x kind, vendor x kind, kind, all).
 
     Serving rows use their out-of-group (leave-one-source-out) predictions ``oof`` when given,
     microbenchmarks their in-sample error (they ground the curves they are judged on).
+    ``held_out`` maps ``engine`` / ``model`` to the serving rows' predictions with their whole
+    engine or model held out: the band of a prediction for an engine or model with no measurement.
     """
     oof = oof or {}
     ok = [r for r in report.rows if not r.skipped and r.kind != "train" and r.predicted is not None]
@@ -125,10 +128,19 @@ def error_bands(report: ValidationReport, oof: dict[str, float] | None = None) -
         out[k] = {"n": len(v), "mape": round(sum(a for a, _ in v) / len(v), 6), **band_of([b for _, b in v])}
     serving = {k: g for k, g in out.items() if k.endswith("|kind=serving") or k == "kind=serving"}
     widest = max(serving.items(), key=lambda kv: kv[1]["p80"]) if serving else None
+    unseen = {}
+    for what, preds in (held_out or {}).items():
+        es = [(abs(preds[r.id] - r.measured) / r.measured, log_err(preds[r.id], r.measured))
+              for r in ok if r.kind in SERVING_KINDS and preds.get(r.id)]
+        if len(es) >= MIN_BAND_ROWS:
+            unseen[what] = {"group": f"serving, one {what} held out at a time", "n": len(es),
+                            "mape": round(sum(a for a, _ in es) / len(es), 6), **band_of([b for _, b in es])}
     return {
         "quantile": BAND_QUANTILE,
         "groups": out,
         "widest": {"group": widest[0], **widest[1]} if widest else None,
+        # the band of an engine or a model with no serving measurement: its errors held out whole
+        "unseen": unseen,
         # a family counts as measured with enough serving rows for a band of its own
         "measured_families": sorted({f for f in {r.family for r in ok}
                                      if sum(r.family == f and r.kind in SERVING_KINDS for r in ok) >= MIN_BAND_ROWS}),
@@ -208,8 +220,15 @@ def _stack(r: RowResult) -> str:
 
 def cross_validations(records: list[dict], catalog: Any, *, folds: int = 5,
                       progress: Callable[[str], None] | None = None) -> dict[str, dict[str, float]]:
-    """Out-of-fold predictions of the serving rows: ``kfold`` (``folds`` folds), ``source``, ``engine``."""
-    from suanli.perf.calibrate import cross_validate, engine_group, grouped_cross_validate, shipped_values, source_group
+    """Out-of-fold predictions of the serving rows: ``kfold`` (``folds`` folds), ``source``, ``engine``, ``model``."""
+    from suanli.perf.calibrate import (
+        cross_validate,
+        engine_group,
+        grouped_cross_validate,
+        model_group,
+        shipped_values,
+        source_group,
+    )
 
     warm = shipped_values()
     out: dict[str, dict[str, float]] = {}
@@ -217,6 +236,8 @@ def cross_validations(records: list[dict], catalog: Any, *, folds: int = 5,
                                            progress=(lambda g: progress(f"leave out {g}")) if progress else None)
     out["engine"] = grouped_cross_validate(records, catalog, engine_group, warm=warm,
                                            progress=(lambda g: progress(f"leave out engine {g}")) if progress else None)
+    out["model"] = grouped_cross_validate(records, catalog, model_group, warm=warm,
+                                          progress=(lambda g: progress(f"leave out model {g}")) if progress else None)
     if folds > 1:
         if progress:
             progress(f"{folds} folds")
@@ -269,7 +290,8 @@ def render_markdown(report: ValidationReport, *, cv: dict[str, dict[str, float]]
          "Error per row is |predicted − measured| / measured (APE). *In-sample* uses the parameters as "
          "shipped (fitted on these rows). *Leave one source out* refits every fitted parameter without one "
          "whole publication (an MLPerf submission, a blog post, a paper) and predicts that publication's rows; "
-         "*leave one engine out* does the same per serving engine; a parameter that fewer than three remaining rows "
+         "*leave one engine out* does the same per serving engine, *leave one model out* per served model (the "
+         "error on an architecture the fit has not seen); a parameter that fewer than three remaining rows "
          "inform (the left-out engine's host cost, a stack measured by one publication only) falls back to its "
          "prior. "
          "A new measurement comes from a publication the fit has not seen: **leave one source out is the "
@@ -280,6 +302,8 @@ def render_markdown(report: ValidationReport, *, cv: dict[str, dict[str, float]]
         L.append(_row("**serve/prefill/decode, leave one source out**", tot(serving, "source")))
     if has("engine"):
         L.append(_row("serve/prefill/decode, leave one engine out", tot(serving, "engine")))
+    if has("model"):
+        L.append(_row("serve/prefill/decode, leave one model out", tot(serving, "model")))
     if has("kfold"):
         L.append(_row(f"serve/prefill/decode, {folds}-fold", tot(serving, "kfold")))
     L.append(_row("serve/prefill/decode, in-sample", tot(serving)))
@@ -298,6 +322,8 @@ def render_markdown(report: ValidationReport, *, cv: dict[str, dict[str, float]]
         L += _summary_table("Serving rows by hardware family (leave one source out)", grp(serving, "family", "source"))
     if has("engine"):
         L += _summary_table("Serving rows by engine (leave one engine out)", grp(serving, "engine", "engine"))
+    if has("model"):
+        L += _summary_table("Serving rows by model (leave one model out)", grp(serving, "model", "model"))
     L += _summary_table("Serving rows by vendor (in-sample)", grp(serving, "vendor"))
     L += _summary_table("Serving rows by kind (in-sample)", grp(serving, "kind"))
     L += _summary_table("Serving rows by model (in-sample)", grp(serving, "model"))
@@ -414,7 +440,7 @@ def write_artifacts(report: ValidationReport, records: list[dict], catalog: Any,
     from suanli.perf.hardware import _packaged_optional
 
     cv = cross_validations(records, catalog, folds=folds, progress=progress)
-    bands = error_bands(report, cv.get("source"))
+    bands = error_bands(report, cv.get("source"), {k: cv[k] for k in ("engine", "model") if cv.get(k)})
     if report_path:
         p = Path(report_path)
         fitted = _packaged_optional("calibration.yaml").get("fitted")

@@ -4,7 +4,8 @@ The bands come from the accuracy report (``perf/data/error_bands.yaml``, written
 --bands``): the conformal 80% quantile of the held-out errors of the prediction's hardware family
 and kind. A family with too few serving measurements for a band of its own, an engine with no
 serving measurement, or a model with none (its own layer shapes and kernels unchecked) takes the
-widest band of the validation set; a chip with its own calibration carries that calibration's band.
+widest band of the validation set, or the band of the serving errors with a whole engine (model)
+held out where that is wider; a chip with its own calibration carries that calibration's band.
 """
 from __future__ import annotations
 
@@ -16,10 +17,21 @@ from suanli.perf.serving import ErrorBand, Prediction
 SERVING_KINDS = ("serve", "prefill", "decode")
 
 
-def _widest(bands: dict, note: str) -> ErrorBand:
-    w = bands["widest"]
+def _widest(bands: dict, note: str, *unseen: str) -> ErrorBand:
+    """The band of an extrapolation: the widest of the family bands and of the errors with each
+    ``unseen`` kind (``engine``, ``model``) held out whole, where the bands file has them."""
+    cands = [bands["widest"]] + [u for k in unseen if (u := (bands.get("unseen") or {}).get(k))]
+    w = max(cands, key=lambda g: g.get("p80") or 0.0)
+    if w is not bands["widest"]:
+        note = note.replace("the widest band of the validation set", f"the band of the validation set's {w['group']}")
     return ErrorBand(w.get("mape"), int(w.get("n", 0)), w.get("group", "widest"), p80=w.get("p80"),
                      coverage=w.get("coverage"), note=note)
+
+
+def _whose(band: ErrorBand | None, widest: dict) -> str:
+    if band is not None and band.group != widest.get("group"):
+        return f"that of the validation set's {band.group}"
+    return f"the widest of the validation set ({widest.get('group')})"
 
 
 def band_for(hw: HardwareSpec, kind: str, engine: str | None = None,
@@ -40,16 +52,17 @@ def band_for(hw: HardwareSpec, kind: str, engine: str | None = None,
     unmeasured_model = unmeasured(model, "measured_models")
     band = None
     if unmeasured_engine:
-        band = _widest(bands, f"no serving measurement with the {engine} engine: the widest band of the validation set")
+        band = _widest(bands, f"no serving measurement with the {engine} engine: the widest band of the validation set",
+                       "engine", *(("model",) if unmeasured_model else ()))
         warns.append(f"extrapolation: no serving measurement with the {engine} engine (its host cost per request "
-                     f"is an estimate); the band is the widest of the validation set ({widest.get('group')})")
+                     f"is an estimate); the band is {_whose(band, widest)}")
     elif unmeasured_family:
         band = _widest(bands, f"too few serving measurements of the {hw.family} family for a band of its own: "
                               "the widest band of the validation set")
         warns.append(f"extrapolation: too few serving measurements of the {hw.family} family for an error band of "
                      f"its own; the band is the widest of the validation set ({widest.get('group')})")
     elif unmeasured_model:
-        band = _widest(bands, f"no serving measurement of {model}: the widest band of the validation set")
+        band = _widest(bands, f"no serving measurement of {model}: the widest band of the validation set", "model")
     else:
         keys = [f"family={hw.family}|kind={kind}"] + ([f"family={hw.family}|kind=serving"] if serving else []) \
             + [f"vendor={hw.vendor}|kind={kind}"] + ([f"vendor={hw.vendor}|kind=serving"] if serving else []) \
@@ -61,8 +74,7 @@ def band_for(hw: HardwareSpec, kind: str, engine: str | None = None,
                 break
     if unmeasured_model:
         warns.append(f"extrapolation: no serving measurement of {model} in the validation set (its layer shapes "
-                     f"and kernels are not checked); the band is the widest of the validation set "
-                     f"({widest.get('group')})")
+                     f"and kernels are not checked); the band is {_whose(band, widest)}")
     measured = set(bands.get("measured_stacks", []))
     if measured and hw.stack not in measured:
         warns.append(f"extrapolation: no serving measurement on the {hw.stack} stack; the {hw.stack} "

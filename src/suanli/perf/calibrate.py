@@ -227,6 +227,11 @@ def engine_group(row: dict) -> str:
     return (row.get("engine") or "unknown").strip().lower()
 
 
+def model_group(row: dict) -> str:
+    """The model a record serves (empty: ``unknown``): held out whole, a new architecture's error."""
+    return (row.get("model") or "unknown").strip().lower()
+
+
 def _residual_map(rows: list[dict], catalog: Any, params: dict) -> dict[str, float]:
     """``{row id: log(predicted / measured)}`` of the rows the model predicts (as :func:`_residuals`)."""
     out: dict[str, float] = {}

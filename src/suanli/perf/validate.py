@@ -434,11 +434,12 @@ def with_out_of_fold(report: ValidationReport, oof: dict[str, float]) -> dict[st
     return out
 
 
-def error_bands(report: ValidationReport, oof: dict[str, float] | None = None) -> dict:
+def error_bands(report: ValidationReport, oof: dict[str, float] | None = None,
+                held_out: dict[str, dict[str, float]] | None = None) -> dict:
     """The error-band table (see :func:`suanli.perf.accuracy.error_bands`)."""
     from suanli.perf.accuracy import error_bands as _bands
 
-    return _bands(report, oof)
+    return _bands(report, oof, held_out)
 
 
 def render_markdown(report: ValidationReport, **kw: Any) -> str:
