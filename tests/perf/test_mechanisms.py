@@ -598,3 +598,34 @@ def test_mixed_step_keeps_the_dense_format_of_an_fp4_moe(catalog):
     mixed = step_time(hw, m, dt, decode_seqs=64, ctx=2000, prefill_tokens=8192, **kw)
     all_fp4 = step_time(hw, m, replace(dt, dense=None), decode_seqs=64, ctx=2000, prefill_tokens=8192, **kw)
     assert float(mixed.compute) > float(all_fp4.compute)
+
+
+def test_gemm_k_parts_by_hand():
+    """Each projection's contraction length per rank, with its share of the operator's FLOPs."""
+    # Llama 70B, TP4: q/k/v read the hidden state, (64 + 2 x 8) x 128 columns; o reads 64 x 128 / 4
+    parts = dict((k, w) for w, k in LLAMA70.attn_k_parts(4))
+    assert parts[8192] == pytest.approx(80 / 144) and parts[64 * 128 / 4] == pytest.approx(64 / 144)
+    # SwiGLU: gate and up read the hidden state (2/3 of the FLOPs), down the width per rank
+    assert LLAMA70.ffn_k_parts(28672 / 8) == ((pytest.approx(2 / 3), 8192), (pytest.approx(1 / 3), 3584))
+    assert sum(w for w, _ in LLAMA70.attn_k_parts(1)) == pytest.approx(1.0)
+
+
+def test_narrow_experts_run_slower_per_flop_by_their_short_k():
+    """Two MoEs with the same FLOPs and rows per expert: the one with 4x narrower experts runs its down
+    projection at K = 768 instead of 3072, so its compute-bound prefill step is longer by the output-write
+    factor of k_util on a third of the expert FLOPs (nothing else differs)."""
+    common = dict(layers=24, hidden=4096, heads=32, kv_heads=8, head_dim=128, vocab=32000, intermediate=14336,
+                  dense_layers=0, moe_layers=24)
+    narrow = ModelShape("narrow", experts=128, top_k=8, moe_intermediate=768, **common)
+    wide = ModelShape("wide", experts=32, top_k=2, moe_intermediate=3072, **common)
+    hw, dt = h200(), Dtypes.of("bf16")
+    kw = dict(prefill_tokens=16384, prefill_len=4096, step_overhead=False)
+    tn, tw = step_time(hw, narrow, dt, **kw), step_time(hw, wide, dt, **kw)
+    assert float(tn.flops) == pytest.approx(float(tw.flops), rel=1e-2)   # same work (the router aside)
+    ex = [o for o in step_ops(wide, dt, seqs=4, q=4096, ctx=0.0, prefill=True) if o.name == "experts"][0]
+    u = lambda k: float(hw.k_util(k, "bf16"))  # noqa: E731
+    rate = float(hw.matmul_rate("bf16", np.maximum(np.asarray(ex.rows, float), 1e-9), serving=True))
+    t_wide = float(ex.flops) / rate * (2 / 3 / u(4096) + 1 / 3 / u(3072))
+    t_narrow = float(ex.flops) / rate * (2 / 3 / u(4096) + 1 / 3 / u(768))
+    assert t_narrow > t_wide
+    assert float(tn.compute - tw.compute) == pytest.approx(t_narrow - t_wide, rel=0.02)

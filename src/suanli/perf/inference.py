@@ -169,6 +169,10 @@ def step_time(
         if o.engine == "mm":
             od = hw.compute_dtype(o.dtype)[0] if o.dtype else act
             rate = hw.matmul_rate(od, np.maximum(_a(o.rows), 1e-9), serving=serving)
+            if o.k_parts and hw.gemm_k_ref:
+                # each GEMM's output write after its K loop (HardwareSpec.k_util): the FLOP-weighted
+                # harmonic mean over the operator's GEMMs
+                rate = rate / sum(sh / hw.k_util(np.maximum(_a(k), 1.0), od) for sh, k in o.k_parts)
         elif o.engine == "attn":
             rate = (hw.attn_rate(dtypes.kv, serving=serving, attention=m.attention)
                     * float(hw.attn_scale.get(m.attention, 1.0)))

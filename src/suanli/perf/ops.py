@@ -179,6 +179,28 @@ class ModelShape:
         d = self.head_dim
         return h * H * d + 2 * h * self.kv_heads * d + H * d * h
 
+    def attn_k_parts(self, tp: Any) -> tuple:
+        """(FLOP share, K per rank) of the attention projections: a column-parallel matrix reads
+        the hidden state (or a LoRA rank), the row-parallel output projection ``heads x dim / tp``."""
+        h, H = self.hidden, self.heads
+        if self.attention == "mla":
+            qk = self.qk_nope_head_dim + self.qk_rope_head_dim
+            parts = [(h * (self.kv_lora_rank + self.qk_rope_head_dim), h),
+                     (self.kv_lora_rank * H * (self.qk_nope_head_dim + self.v_head_dim), self.kv_lora_rank),
+                     (H * self.v_head_dim * h, H * self.v_head_dim / tp)]
+            parts += ([(h * self.q_lora_rank, h), (self.q_lora_rank * H * qk, self.q_lora_rank)]
+                      if self.q_lora_rank else [(h * H * qk, h)])
+        else:
+            d = self.head_dim
+            parts = [(h * (H + 2 * self.kv_heads) * d, h), (H * d * h, H * d / tp)]
+        tot = sum(w for w, _ in parts)
+        return tuple((w / tot, k) for w, k in parts)
+
+    def ffn_k_parts(self, inter_rank: Any) -> tuple:
+        """(FLOP share, K per rank) of an FFN: gate and up read the hidden state, down the width."""
+        n_in = 2 if self.ffn_gated else 1
+        return ((n_in / (n_in + 1), self.hidden), (1 / (n_in + 1), inter_rank))
+
     def ffn_params(self, inter: int) -> int:
         """Weights of one FFN of width ``inter`` (SwiGLU: three matrices; else two)."""
         return (3 if self.ffn_gated else 2) * self.hidden * inter
@@ -267,6 +289,7 @@ class Op:
     rows: Any = 1e9
     kernels: Any = 1.0
     dtype: str | None = None   # compute format when it differs from the step's act format
+    k_parts: tuple = ()        # (FLOP share, contraction length K per rank) of its GEMMs
 
     @property
     def bytes(self) -> np.ndarray:
@@ -366,7 +389,7 @@ def step_ops(
     ap = m.attn_params / tp
     ops.append(Op("attn_proj", "mm", 2 * tok_rank * ap * L_stage, ap * wbd * L_stage,
                   tok_rank * (h + m.heads * max(m.head_dim, m.v_head_dim) / tp) * ab * 2 * L_stage,
-                  rows=tok_rank, kernels=4 * L_stage, dtype=dense_dt))
+                  rows=tok_rank, kernels=4 * L_stage, dtype=dense_dt, k_parts=m.attn_k_parts(tp)))
 
     # --- attention core ---------------------------------------------------------
     seq_rank = seqs / dp
@@ -419,7 +442,7 @@ def step_ops(
         inter_r = m.intermediate / tp
         ops.append(Op("ffn", "mm", 2 * tok_rank * fp * L_dense, fp * wbd * L_dense,
                       tok_rank * (2 * h + 3 * inter_r) * ab * L_dense, rows=tok_rank, kernels=3 * L_dense,
-                      dtype=dense_dt))
+                      dtype=dense_dt, k_parts=m.ffn_k_parts(inter_r)))
 
     # --- MoE: router, routed experts, shared experts -----------------------------
     if m.is_moe and m.moe_layers:
@@ -437,11 +460,12 @@ def step_ops(
         rows = tok_exp / np.maximum(touched, 1e-12)
         ops.append(Op("experts", "mm", 2 * tok_exp * ex_p * L_moe, touched * ex_p * wb * L_moe,
                       tok_exp * (2 * h + 3 * m.moe_intermediate / etp) * ab * L_moe,
-                      rows=rows, kernels=3 * L_moe))
+                      rows=rows, kernels=3 * L_moe, k_parts=m.ffn_k_parts(m.moe_intermediate / etp)))
         if m.shared_experts:
             sp = m.shared_experts * m.expert_params / tp
             ops.append(Op("shared_experts", "mm", 2 * tok_rank * sp * L_moe, sp * wbd * L_moe,
-                          tok_rank * 2 * h * ab * L_moe, rows=tok_rank, kernels=3 * L_moe, dtype=dense_dt))
+                          tok_rank * 2 * h * ab * L_moe, rows=tok_rank, kernels=3 * L_moe, dtype=dense_dt,
+                          k_parts=m.ffn_k_parts(m.moe_intermediate / tp)))
 
     # --- norms, residuals, rotary, activation functions -------------------------
     ops.append(Op("norms", "vec", 10 * tok_rank * h * L_stage, 2 * h * 2.0 * L_stage,
@@ -456,7 +480,7 @@ def step_ops(
         head_tok = seq_rank * (np.minimum(q, 1.0) if prefill else q)
         hp = m.embed_params / tp
         ops.append(Op("lm_head", "mm", 2 * head_tok * hp, hp * 2.0,
-                      head_tok * m.vocab / tp * 4.0, rows=head_tok, kernels=2.0))
+                      head_tok * m.vocab / tp * 4.0, rows=head_tok, kernels=2.0, k_parts=((1.0, h),)))
     return ops
 
 
