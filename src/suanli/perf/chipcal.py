@@ -543,6 +543,7 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
                           hint="; ".join(sorted({why for _, why in unpred}))[:400])
     ceiling = memory_ceiling(catalog, acc)
     ps, notes = choose_params(use, acc, fam, p.get("serving") or {}, ceiling)
+    serving_bw = any(x.name == "mem_bw" and x.stage == 2 for x in ps)   # measured on serving rows (capped)
     if hold:
         notes += [f"{x.name} held at its prior (asked)" for x in ps if x.name in hold]
         ps = [x for x in ps if x.name not in hold]
@@ -632,7 +633,8 @@ def calibrate(rows: list[dict], catalog: Any, *, hardware: str | None = None, so
         d_ = next((d for d, n in PEAK_FIELDS.items() if n == f_), "")
         sd = sds.get("mem_bw") if f_ == "mem_bw_tbps" else (sds.get("peak." + d_) or sds.get("peak.16bit"))
         loose = bool(sd) and sd > UNDETERMINED_REL_SE * abs(fig.value)
-        capped = f_ == "mem_bw_tbps" and ceiling is not None and fig.value >= 0.99 * ceiling[0]
+        capped = (f_ == "mem_bw_tbps" and serving_bw and ceiling is not None
+                  and fig.value >= 0.99 * ceiling[0])
         upd[f_] = {"value": round(fig.value, 4), "confidence": "measured", "source": fig.source,
                    "note": fig.note + (f"; standard error {sd:.3g}" if sd else "")
                    + (f"; at the ceiling of its memory technology ({ceiling[0]:g} TB/s, {ceiling[1]}): the "
