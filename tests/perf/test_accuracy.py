@@ -76,12 +76,31 @@ def test_unmeasured_model_carries_the_wider_of_its_held_out_and_the_widest_band(
     assert any("no serving measurement of qwen3-235b-a22b" in w for w in p.warnings)
 
 
+def test_a_model_measured_on_another_vendors_chips_is_unmeasured_there(catalog):
+    from suanli.perf.hardware import _packaged_optional
+
+    bands = _packaged_optional("error_bands.yaml")
+    assert bands["measured_model_vendors"]["qwen3-30b-a3b"] == ["Huawei"]   # two Ascend 910C rows only
+    p = predict_serve(catalog, Request("h200-sxm", "qwen3-30b-a3b", chips=8, weight_dtype="fp8"))
+    assert any("no serving measurement of qwen3-30b-a3b on NVIDIA chips" in w for w in p.warnings)
+    assert p.error_band.p80 == pytest.approx(max(bands["widest"]["p80"], bands["unseen"]["model"]["p80"]))
+    # measured on NVIDIA chips: its family's own band, no such warning
+    q = predict_serve(catalog, Request("h200-sxm", "llama-3.1-70b", chips=8, weight_dtype="fp8"))
+    assert not any("no serving measurement of" in w for w in q.warnings)
+
+
 def test_unmeasured_family_carries_the_widest_band(catalog):
-    # a MetaX chip: two serving rows of its family, too few for a band of its own
-    p = predict_serve(catalog, Request("metax-c500", "llama-3.1-8b", chips=8, weight_dtype="bf16"))
+    from suanli.perf.hardware import _packaged_optional
+
+    bands = _packaged_optional("error_bands.yaml")
+    # a MetaX chip: two serving rows of its family (DeepSeek-V3 on Chitu), too few for a band of its own
+    p = predict_serve(catalog, Request("metax-c500", "deepseek-v3", chips=16, weight_dtype="fp8"))
     eb = p.error_band
-    assert eb is not None and eb.note and "widest" in eb.note
+    assert eb is not None and eb.note and "widest" in eb.note and eb.p80 == pytest.approx(bands["widest"]["p80"])
     assert any("too few serving measurements of the" in w for w in p.warnings)
+    # a model measured on NVIDIA chips only, on that MetaX chip: the wider of that and the held-out-model band
+    q = predict_serve(catalog, Request("metax-c500", "llama-3.1-8b", chips=8, weight_dtype="bf16")).error_band
+    assert q.p80 == pytest.approx(max(bands["widest"]["p80"], bands["unseen"]["model"]["p80"]))
     h = predict_serve(catalog, Request("h200-sxm", "llama-3.1-8b", chips=8, weight_dtype="bf16")).error_band
     assert h.note is None and h.group.startswith(("family=hopper", "vendor=NVIDIA"))
     assert eb.p80 >= h.p80

@@ -146,6 +146,9 @@ def error_bands(report: ValidationReport, oof: dict[str, float] | None = None,
                                      if sum(r.family == f and r.kind in SERVING_KINDS for r in ok) >= MIN_BAND_ROWS}),
         "measured_engines": sorted({(r.engine or "").strip().lower() for r in ok if r.kind in SERVING_KINDS} - {""}),
         "measured_models": sorted({r.model for r in ok if r.kind in SERVING_KINDS} - {""}),
+        # a model's kernels and engines differ by vendor: measured on one vendor's chips checks it there
+        "measured_model_vendors": {m: sorted({r.vendor for r in ok if r.kind in SERVING_KINDS and r.model == m})
+                                   for m in sorted({r.model for r in ok if r.kind in SERVING_KINDS} - {""})},
         "measured_stacks": sorted({_stack(r) for r in ok if r.kind in SERVING_KINDS} - {"?"}),
         "measured_vendors": sorted({r.vendor for r in ok if r.kind in SERVING_KINDS}),
     }

@@ -3,9 +3,10 @@
 The bands come from the accuracy report (``perf/data/error_bands.yaml``, written by ``suanli validate
 --bands``): the conformal 80% quantile of the held-out errors of the prediction's hardware family
 and kind. A family with too few serving measurements for a band of its own, an engine with no
-serving measurement, or a model with none (its own layer shapes and kernels unchecked) takes the
-widest band of the validation set, or the band of the serving errors with a whole engine (model)
-held out where that is wider; a chip with its own calibration carries that calibration's band.
+serving measurement, or a model with none on the chip's vendor (its layer shapes and kernels there
+unchecked) takes the widest band of the validation set, or the band of the serving errors with a
+whole engine (model) held out where that is wider; a chip with its own calibration carries that
+calibration's band.
 """
 from __future__ import annotations
 
@@ -50,6 +51,11 @@ def band_for(hw: HardwareSpec, kind: str, engine: str | None = None,
     unmeasured_engine = unmeasured(engine and engine.lower(), "measured_engines")
     unmeasured_family = unmeasured(hw.family, "measured_families")
     unmeasured_model = unmeasured(model, "measured_models")
+    by_vendor = bands.get("measured_model_vendors") or {}
+    other_vendor = bool(serving and widest and model and not unmeasured_model and model in by_vendor
+                        and hw.vendor not in by_vendor[model])
+    where = f" on {hw.vendor} chips" if other_vendor else ""
+    unmeasured_model = unmeasured_model or other_vendor
     band = None
     if unmeasured_engine:
         band = _widest(bands, f"no serving measurement with the {engine} engine: the widest band of the validation set",
@@ -58,11 +64,12 @@ def band_for(hw: HardwareSpec, kind: str, engine: str | None = None,
                      f"is an estimate); the band is {_whose(band, widest)}")
     elif unmeasured_family:
         band = _widest(bands, f"too few serving measurements of the {hw.family} family for a band of its own: "
-                              "the widest band of the validation set")
+                              "the widest band of the validation set", *(("model",) if unmeasured_model else ()))
         warns.append(f"extrapolation: too few serving measurements of the {hw.family} family for an error band of "
-                     f"its own; the band is the widest of the validation set ({widest.get('group')})")
+                     f"its own; the band is {_whose(band, widest)}")
     elif unmeasured_model:
-        band = _widest(bands, f"no serving measurement of {model}: the widest band of the validation set", "model")
+        band = _widest(bands, f"no serving measurement of {model}{where}: the widest band of the validation set",
+                       "model")
     else:
         keys = [f"family={hw.family}|kind={kind}"] + ([f"family={hw.family}|kind=serving"] if serving else []) \
             + [f"vendor={hw.vendor}|kind={kind}"] + ([f"vendor={hw.vendor}|kind=serving"] if serving else []) \
@@ -73,8 +80,9 @@ def band_for(hw: HardwareSpec, kind: str, engine: str | None = None,
                 band = ErrorBand(g["mape"], int(g.get("n", 0)), key, p80=g.get("p80"), coverage=g.get("coverage"))
                 break
     if unmeasured_model:
-        warns.append(f"extrapolation: no serving measurement of {model} in the validation set (its layer shapes "
-                     f"and kernels are not checked); the band is {_whose(band, widest)}")
+        warns.append(f"extrapolation: no serving measurement of {model}{where} in the validation set (its layer "
+                     f"shapes and kernels are not checked{' there' if where else ''}); the band is "
+                     f"{_whose(band, widest)}")
     measured = set(bands.get("measured_stacks", []))
     if measured and hw.stack not in measured:
         warns.append(f"extrapolation: no serving measurement on the {hw.stack} stack; the {hw.stack} "
