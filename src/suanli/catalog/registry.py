@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from suanli.catalog.links import pcie_table, pcie_unidir_gbps
 from suanli.catalog.load import FIELD_LINES_KEY, LINE_KEY, packaged_text, read_yaml, strip_lines, validate_records
 from suanli.catalog.schema import Accelerator, Figure, System
 from suanli.errors import DataError, UnknownIdError
@@ -133,8 +134,6 @@ class Catalog:
         such a link the cards talk over PCIe at the rate their ``pcie_gen`` gives (``links.yaml``),
         else at the generic node's Gen4 x16.
         """
-        from suanli.catalog.links import pcie_table, pcie_unidir_gbps
-
         acc = self.accelerator(hardware)
         base = self.systems["pcie-8"]
         upd: dict[str, Any] = {

@@ -13,8 +13,9 @@ of the group (the ``ceil(0.8 (n + 1))``-th smallest of its ``n`` errors, so that
 a new row falls inside with probability at least 0.8), and its *coverage* is the
 share of the group's rows whose error falls inside the band computed without that row (an honest check that an "80% band"
 holds about 80% of unseen rows). Families with fewer serving measurements than a
-band needs (4), and engines or models with no serving measurement, carry the widest band of
-any group, and the prediction says so.
+band needs (4) carry the widest band of any group; an engine with no serving measurement, or a
+model with none on the chip's vendor, the wider of that and the band of the errors with a whole
+engine (model) held out. The prediction says so.
 
 The prose of the report (the mechanisms of the model and what each changed) is
 ``perf/data/accuracy_mechanisms.md``; this module only adds the tables.
@@ -128,10 +129,15 @@ def error_bands(report: ValidationReport, oof: dict[str, float] | None = None,
         out[k] = {"n": len(v), "mape": round(sum(a for a, _ in v) / len(v), 6), **band_of([b for _, b in v])}
     serving = {k: g for k, g in out.items() if k.endswith("|kind=serving") or k == "kind=serving"}
     widest = max(serving.items(), key=lambda kv: kv[1]["p80"]) if serving else None
+    sv = [r for r in ok if r.kind in SERVING_KINDS]
+    model_vendors: dict[str, set[str]] = {}
+    for r in sv:
+        if r.model:
+            model_vendors.setdefault(r.model, set()).add(r.vendor)
     unseen = {}
     for what, preds in (held_out or {}).items():
         es = [(abs(preds[r.id] - r.measured) / r.measured, log_err(preds[r.id], r.measured))
-              for r in ok if r.kind in SERVING_KINDS and preds.get(r.id)]
+              for r in sv if preds.get(r.id)]
         if len(es) >= MIN_BAND_ROWS:
             unseen[what] = {"group": f"serving, one {what} held out at a time", "n": len(es),
                             "mape": round(sum(a for a, _ in es) / len(es), 6), **band_of([b for _, b in es])}
@@ -143,14 +149,13 @@ def error_bands(report: ValidationReport, oof: dict[str, float] | None = None,
         "unseen": unseen,
         # a family counts as measured with enough serving rows for a band of its own
         "measured_families": sorted({f for f in {r.family for r in ok}
-                                     if sum(r.family == f and r.kind in SERVING_KINDS for r in ok) >= MIN_BAND_ROWS}),
-        "measured_engines": sorted({(r.engine or "").strip().lower() for r in ok if r.kind in SERVING_KINDS} - {""}),
-        "measured_models": sorted({r.model for r in ok if r.kind in SERVING_KINDS} - {""}),
+                                     if sum(r.family == f for r in sv) >= MIN_BAND_ROWS}),
+        "measured_engines": sorted({(r.engine or "").strip().lower() for r in sv} - {""}),
+        "measured_models": sorted(model_vendors),
         # a model's kernels and engines differ by vendor: measured on one vendor's chips checks it there
-        "measured_model_vendors": {m: sorted({r.vendor for r in ok if r.kind in SERVING_KINDS and r.model == m})
-                                   for m in sorted({r.model for r in ok if r.kind in SERVING_KINDS} - {""})},
-        "measured_stacks": sorted({_stack(r) for r in ok if r.kind in SERVING_KINDS} - {"?"}),
-        "measured_vendors": sorted({r.vendor for r in ok if r.kind in SERVING_KINDS}),
+        "measured_model_vendors": {m: sorted(v) for m, v in sorted(model_vendors.items())},
+        "measured_stacks": sorted({_stack(r) for r in sv} - {"?"}),
+        "measured_vendors": sorted({r.vendor for r in sv}),
     }
 
 
@@ -352,9 +357,10 @@ def render_markdown(report: ValidationReport, *, cv: dict[str, dict[str, float]]
                   f"of {n}."]
         if bands.get("widest"):
             w = bands["widest"]
-            L += ["", f"A family with fewer than {MIN_BAND_ROWS} serving rows, and an engine or a model with no serving "
-                  f"row, takes the widest band, that of `{w['group']}` "
-                  f"({100 * w['low_pct']:+.0f}% / {100 * w['high_pct']:+.0f}%), and the prediction says so."]
+            L += ["", f"A family with fewer than {MIN_BAND_ROWS} serving rows takes the widest band, that of "
+                  f"`{w['group']}` ({100 * w['low_pct']:+.0f}% / {100 * w['high_pct']:+.0f}%); an engine with no "
+                  "serving row, or a model with none on the chip's vendor, the wider of that and the band of the "
+                  "serving errors with a whole engine (model) held out. The prediction says so."]
         L.append("")
     if fitted:
         L += ["## Fitted parameters", "",

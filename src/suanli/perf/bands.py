@@ -14,8 +14,7 @@ import numpy as np
 
 from suanli.perf.hardware import HardwareSpec, _packaged_optional
 from suanli.perf.serving import ErrorBand, Prediction
-
-SERVING_KINDS = ("serve", "prefill", "decode")
+from suanli.perf.validate import SERVING_KINDS
 
 
 def _widest(bands: dict, note: str, *unseen: str) -> ErrorBand:

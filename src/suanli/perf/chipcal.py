@@ -32,6 +32,7 @@ import copy
 import dataclasses
 import datetime as dt
 import math
+import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -164,8 +165,6 @@ def memory_ceiling(catalog: Any, acc: Any) -> tuple[float, str] | None:
     what any part of that memory technology is published to reach (``HBM2e``: 3.2 TB/s, eight
     stacks on an MI250X). ``None`` when the technology is not stated or has no published figure.
     """
-    import re
-
     def tech(a: Any) -> str | None:
         m = re.match(r"\s*(hbm\d?e?|gddr\d\w?|lpddr\d\w?)\b", (a.mem_type or "").lower())
         return m.group(1) if m else None
