@@ -265,6 +265,26 @@ def test_predict_record_reads_a_dev_row(catalog):
 
 
 
+def test_a_record_runs_at_the_zero_stage_its_engine_names(catalog):
+    # FlagPerf's DeepSpeed cases state "(ZeRO-3)" in the engine column: the record is predicted at
+    # stage 3, not at the search's choice. On eight PCIe cards (MetaX C500) stage 3 all-gathers the
+    # parameters twice per micro-batch, so it is slower than the search's stage.
+    row = {"id": "x", "kind": "train", "hardware": "metax-c500", "chips": "8", "model": "chatglm3-6b",
+           "dp": "8", "seq_len": "2048", "global_batch": "8", "metric": "train_tps_per_chip", "value": "2382",
+           "engine": "deepspeed 0.10.0 (ZeRO-3), pytorch 2.0 MACA"}
+    stated = T.predict_record(row, catalog)
+    z3 = T.predict_train("metax-c500", "chatglm3-6b", chips=8, seq_len=2048, global_batch=8, dtype=None, dp=8,
+                         zero=3, catalog=catalog, top=0)
+    free = T.predict_record({**row, "engine": "deepspeed 0.10.0"}, catalog)
+    assert stated == pytest.approx(z3.tps_per_chip, rel=1e-9)
+    assert z3.layout.zero == 3
+    assert stated < free
+    assert T.record_zero({"engine": "DeepSpeed ZeRO2"}) == 2
+    assert T.record_zero({"engine": "megatron"}) is None
+    with pytest.raises(SuanliError, match="ZeRO stages"):
+        T.record_zero({"id": "x", "engine": "ZeRO-1 then ZeRO-3"})
+
+
 def test_flagperf_mfu_is_six_nominal_n_over_the_vendor_theoryflops(catalog):
     # FlagPerf's llama2_7b case: MFU = 6 x 7e9 x tok/s / 240e12 (the C500 config's theoryflops).
     # The published TP1 pair checks the formula: 2962 tok/s -> 51.8%.

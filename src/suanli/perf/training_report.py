@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from importlib import resources
 from typing import Any
 
@@ -28,11 +29,30 @@ def _int(row: dict, key: str) -> int | None:
         raise SuanliError(f"record {row.get('id')!r}: column {key!r} is not a number ({v!r})") from None
 
 
+#: DeepSpeed's ZeRO stage as the ``engine`` column states it ("deepspeed 0.13.1 (ZeRO-3) + torch_npu").
+_ZERO_IN_ENGINE = re.compile(r"\bzero-?([0-3])\b", re.IGNORECASE)
+
+
+def record_zero(row: dict) -> int | None:
+    """The ZeRO stage a record's ``engine`` column names, or None when it names none.
+
+    >>> record_zero({"engine": "deepspeed 0.10.0 (ZeRO-3), pytorch 2.0 MACA"}), record_zero({"engine": "megatron"})
+    (3, None)
+    """
+    found = {int(m) for m in _ZERO_IN_ENGINE.findall(row.get("engine") or "")}
+    if len(found) > 1:
+        raise SuanliError(f"record {row.get('id')!r}: column 'engine' names ZeRO stages {sorted(found)}",
+                          hint="name one stage (e.g. 'deepspeed 0.13.1 (ZeRO-3)')")
+    return found.pop() if found else None
+
+
 def predict_record(row: dict, catalog: Any, params: dict | None = None) -> float:
     """Predict one ``kind=train`` measurement record (a dev.csv row of strings) in its metric's unit.
 
     Empty degrees, micro-batch, schedule, recomputation and (when ``act_dtype``
     is empty) the dtype are chosen by the search, as the people who measured did.
+    The ZeRO stage is the one the ``engine`` column names (DeepSpeed runs state it,
+    e.g. "deepspeed 0.13.1 (ZeRO-3)"), else the search's.
     """
     metric = (row.get("metric") or "").strip()
     if metric not in METRICS:
@@ -48,7 +68,8 @@ def predict_record(row: dict, catalog: Any, params: dict | None = None) -> float
     r = predict_train(row["hardware"].strip(), row["model"].strip(), chips=_int(row, "chips"),
                       seq_len=_int(row, "seq_len"), global_batch=_int(row, "global_batch"), dtype=dtype,
                       tp=_int(row, "tp"), pp=_int(row, "pp"), dp=_int(row, "dp"), ep=_int(row, "ep"),
-                      cp=_int(row, "cp"), system=system, catalog=catalog, params=params, top=0)
+                      cp=_int(row, "cp"), zero=record_zero(row), system=system, catalog=catalog, params=params,
+                      top=0)
     mfu = r.mfu
     basis = mfu_basis(row, params)
     if basis is not None:
