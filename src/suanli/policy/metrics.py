@@ -424,7 +424,7 @@ def spec_from_accelerator(
     if dram is not None and acc.mem_bw_tbps.is_estimate:
         estimates["dram_bw_gbps"] = f"memory bandwidth {acc.mem_bw_tbps.value:g} TB/s is an estimate"
 
-    io, io_reason = _io_bidir(acc, params)
+    io, io_reason = _io_bidir(acc)
     if io is not None:
         basis["io_bidir_gbps"] = io_reason[0]
         if io_reason[1]:
@@ -500,7 +500,7 @@ def product_facts(hardware: str, vendor: str | None, products: ProductsFile) -> 
     return vinfo, products.products.get(hardware)
 
 
-def _io_bidir(acc: Any, params: ParametersFile) -> tuple[float | None, tuple[str, str | None]]:
+def _io_bidir(acc: Any) -> tuple[float | None, tuple[str, str | None]]:
     """Scale-up (bidirectional) + PCIe; returns (GB/s, (basis, estimate reason))."""
     pcie, pcie_reason = pcie_unidir_gbps(acc.pcie_gen)
     pcie = None if pcie is None else 2 * pcie  # both directions, as the rules count I/O
