@@ -462,6 +462,9 @@ def write_artifacts(report: ValidationReport, records: list[dict], catalog: Any,
         extra = source_shifts_md(source_shifts(report, cv.get("source") or {},
                                                {r["id"]: source_group(r) for r in records if r.get("id")}))
         extra += domestic_basis_md(report, load_catalog(), ape_of(report, cv.get("source") or {}))
+        from suanli.perf.errata import errata_md
+
+        extra += errata_md(records)
         if extra:  # before the per-row table
             head, sep, tail = text.partition("## Every row")
             text = head + "\n".join(extra) + "\n" + sep + tail

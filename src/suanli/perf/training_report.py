@@ -98,11 +98,11 @@ def mfu_basis(row: dict, params: dict | None = None) -> dict | None:
 
 # ----------------------------------------------------------------------------- fitting and reports
 def train_rows(path: str) -> list[dict]:
-    """The ``kind=train`` rows of a measurement CSV, as dicts of strings."""
-    import csv
+    """The ``kind=train`` rows of a measurement CSV, as dicts of strings (read, checked and corrected as
+    every record file is: :func:`suanli.perf.validate.read_records`)."""
+    from suanli.perf.validate import read_records
 
-    with open(path, newline="", encoding="utf-8") as fh:
-        return [r for r in csv.DictReader(fh) if (r.get("kind") or "").strip() == "train"]
+    return [r for r in read_records(path) if (r.get("kind") or "").strip() == "train"]
 
 
 def _fit_group(rows: list[dict], catalog: Any, key: tuple[str, ...], base: dict) -> float:
@@ -295,6 +295,9 @@ def report_markdown(catalog: Any, dev_csv: str | None = None) -> str:
             lines.append(f"| {g} | {len(sel)} | {np.mean([a['ape'] for a in sel]):.1%} | "
                          f"{np.mean([a['loo_ape'] for a in sel if a.get('loo_ape') is not None]):.1%} |")
         lines.append("")
+        from suanli.perf.errata import errata_md
+
+        lines += errata_md(rows)
     return "\n".join(lines) + "\n"
 
 

@@ -45,6 +45,9 @@ def read_records(path: str | Path) -> list[dict[str, str]]:
 def records_from_text(text: str, source: str = "<records>") -> list[dict[str, str]]:
     """Rows of measurement CSV text (an upload, a file's contents) as dicts of strings, checked.
 
+    A record that an erratum names (``perf/data/record_errata.yaml``: its id, source and
+    recorded values) comes back corrected, its notes saying so.
+
     >>> records_from_text("id,kind\\nx,serve\\n", "up.csv")
     Traceback (most recent call last):
     ...
@@ -66,6 +69,9 @@ def records_from_text(text: str, source: str = "<records>") -> list[dict[str, st
         if r["id"] in ids:
             raise DataError(source, f"duplicate id {r['id']!r}", line=n)
         ids.add(r["id"])
+    from suanli.perf.errata import correct
+
+    correct(rows)  # records whose own sources contradict a column (perf/data/record_errata.yaml); notes say so
     return rows
 
 
