@@ -98,3 +98,24 @@ def test_a_bad_errata_file_names_what_is_wrong(bad: str, what: str):
 def test_an_erratum_cannot_touch_a_measured_value():
     with pytest.raises(ValueError, match="cannot be corrected"):
         Erratum(id="A", source="s", was={"value": "1"}, now={"value": "2"}, evidence="x" * 30)
+
+
+def test_validation_says_which_records_it_read_corrected(run_cli, tmp_path):
+    import json
+
+    from suanli.catalog import get_catalog
+    from suanli.perf.validate import validate_file
+
+    lines = DEV.read_text(encoding="utf-8").splitlines()
+    keep = [lines[0]] + [ln for ln in lines if ln.startswith(("MLT-018,", "MLT-014,"))]
+    p = tmp_path / "two.csv"
+    p.write_text("\n".join(keep) + "\n", encoding="utf-8")
+    rep = validate_file(p, get_catalog())
+    assert len(rep.notes) == 1 and rep.notes[0].startswith("MLT-018 read corrected: weight_dtype fp8 -> fp4")
+    assert rep.to_dict()["notes"] == rep.notes
+    # a kind the corrected record is not of: no note
+    assert validate_file(p, get_catalog(), kind="serve").notes == []
+    code, out, _ = run_cli("validate", str(p), "--json")
+    assert code == 0 and json.loads(out)["notes"] == rep.notes
+    code, out, _ = run_cli("validate", str(p))
+    assert code == 0 and "MLT-018 read corrected" in " ".join(out.split())

@@ -192,6 +192,8 @@ def validate(
     s = rep.summary()
     grows.append(["all", s["n"], _pct(s["mape"]), _pct(s["median_ape"]), _pct(s["within_25"]), s["skipped"]])
     console.print(table(f"By {by}", [by, "rows", "MAPE", "median APE", "within 25%", "skipped"], grows))
+    for n in rep.notes:
+        console.print(f"[dim]note: {n}[/]", highlight=False)
     if not predicted:
         err_console.print(f"[bold red]error:[/] no row of {file} could be predicted "
                           f"({len(rep.rows)} skipped; reasons above)", highlight=False)
@@ -226,7 +228,7 @@ def _validate_with_progress(file: Path, cat: Any, kind: Optional[str], by: str) 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from suanli.perf.hardware import load_params
-    from suanli.perf.validate import ValidationReport, read_records, validate_records
+    from suanli.perf.validate import ValidationReport, correction_notes, read_records, validate_records
 
     records = read_records(file)
     params = load_params()
@@ -241,7 +243,7 @@ def _validate_with_progress(file: Path, cat: Any, kind: Optional[str], by: str) 
             bar.update(task, description=str(rec.get("id", "")))
             rows += validate_records([rec], cat, kind=kind, by=by, params=params, source=str(file), cache=cache).rows
             bar.advance(task)
-    return ValidationReport(rows, by=by, source=str(file))
+    return ValidationReport(rows, by=by, source=str(file), notes=correction_notes(records, kind))
 
 
 def _pct(x: Optional[float]) -> str:

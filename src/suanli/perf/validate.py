@@ -360,7 +360,7 @@ class ValidationReport:
 
     def to_dict(self) -> dict:
         return {"source": self.source, "rows": [r.to_dict() for r in self.rows], "summary": self.summary(),
-                "groups": {self.by: self.groups()}}
+                "groups": {self.by: self.groups()}, "notes": list(self.notes)}
 
     def to_frame(self) -> Any:
         import pandas as pd
@@ -421,7 +421,16 @@ def validate_records(rows: list[dict], catalog: Any, *, kind: str | None = None,
             continue
         ape = abs(pred - measured) / measured
         out.append(RowResult(**base, predicted=round(pred, 6), ape=round(ape, 4), skipped=False))
-    return ValidationReport(out, by=by, source=source)
+    return ValidationReport(out, by=by, source=source, notes=correction_notes(rows, kind))
+
+
+def correction_notes(rows: list[dict], kind: str | None = None) -> list[str]:
+    """One line per record read through its erratum (``perf/data/record_errata.yaml``), for the report's notes."""
+    from suanli.perf.errata import in_force
+
+    sel = [r for r in rows if not kind or r.get("kind") == kind]
+    return [f"{e.id} read corrected: {e.summary()} (its run's own artefacts; suanli/perf/data/record_errata.yaml)"
+            for e in in_force(sel)]
 
 
 def validate_file(path: str | Path, catalog: Any, *, kind: str | None = None, by: str = "kind",
