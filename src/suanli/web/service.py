@@ -302,7 +302,7 @@ def accuracy() -> dict:
     bands_text = resources.files("suanli.perf").joinpath("data", "error_bands.yaml").read_text(encoding="utf-8")
     bands = yaml.safe_load(bands_text).get("groups", {})
     return jsonable({"rows": [r.to_dict() for r in rep.rows], "groups": rep.groups("family"),
-                     "summary": rep.summary(), "bands": bands})
+                     "summary": rep.summary(), "bands": bands, "notes": rep.notes})
 
 
 @functools.lru_cache(maxsize=1)
