@@ -69,6 +69,9 @@ def test_a_correction_applies_only_to_its_record_with_the_recorded_values():
     md = "\n".join(errata_md(rows, table))
     assert "| X-1 | weight_dtype fp8 -> fp4, act_dtype fp8 -> fp4 |" in md
     assert errata_md([_row(id="Z")], table) == []
+    # a record that already holds the right values (fixed at its source) was not corrected: not listed
+    fixed = [_row(weight_dtype="fp4", act_dtype="fp4")]
+    assert correct(fixed, table) == [] and in_force(fixed, table) == []
 
 
 def test_an_upload_is_corrected_the_same_way():

@@ -25,6 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from suanli.errors import DataError
 
+#: How a corrected record's notes begin the sentence that says so (and how the reports find it).
+NOTE_MARK = "suanli erratum:"
+
 #: Columns an erratum may correct: a record's configuration, never its measured value or identity.
 CORRECTABLE = ("hardware", "chips", "system", "model", "weight_dtype", "act_dtype", "kv_dtype", "tp", "pp", "ep",
                "dp", "cp", "attn_dp", "disagg", "spec_decode", "isl", "osl", "concurrency", "batch_per_chip",
@@ -133,16 +136,20 @@ def correct(rows: list[dict], table: tuple[Erratum, ...] | None = None) -> list[
             continue
         for k, v in e.now.items():
             r[k] = v
-        note = f"suanli erratum: {e.summary()} (suanli/perf/data/record_errata.yaml)"
+        note = f"{NOTE_MARK} {e.summary()} (suanli/perf/data/record_errata.yaml)"
         r["notes"] = f"{r['notes']}; {note}" if (r.get("notes") or "").strip() else note
         applied.append(e)
     return applied
 
 
 def in_force(rows: list[dict], table: tuple[Erratum, ...] | None = None) -> list[Erratum]:
-    """The errata whose record is among ``rows`` with the corrected values (the reports list these)."""
+    """The errata :func:`correct` applied to records among ``rows`` (the reports list these).
+
+    A record that already held the right values (fixed at its source) was not corrected and is not listed.
+    """
     table = errata() if table is None else table
-    return [e for e in table if any(e.holds_in(r) for r in rows)]
+    return [e for e in table
+            if any(e.holds_in(r) and f"{NOTE_MARK} {e.summary()}" in (r.get("notes") or "") for r in rows)]
 
 
 def errata_md(rows: list[dict], table: tuple[Erratum, ...] | None = None) -> list[str]:
@@ -160,4 +167,4 @@ def errata_md(rows: list[dict], table: tuple[Erratum, ...] | None = None) -> lis
     return L
 
 
-__all__ = ["CORRECTABLE", "Erratum", "correct", "errata", "errata_md", "in_force", "parse_errata"]
+__all__ = ["CORRECTABLE", "NOTE_MARK", "Erratum", "correct", "errata", "errata_md", "in_force", "parse_errata"]
