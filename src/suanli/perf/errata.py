@@ -68,23 +68,23 @@ class Erratum(BaseModel):
 
     def matches(self, row: dict) -> bool:
         """True when ``row`` is this erratum's record and still holds the ``was`` values."""
-        return (row.get("id") or "").strip() == self.id and self._source_ok(row) and all(
-            _norm(row.get(k)) == _norm(v) for k, v in self.was.items())
+        return self._record_with(row, self.was)
 
     def holds_in(self, row: dict) -> bool:
         """True when ``row`` is this erratum's record and holds the ``now`` values (corrected)."""
-        return (row.get("id") or "").strip() == self.id and self._source_ok(row) and all(
-            _norm(row.get(k)) == _norm(v) for k, v in self.now.items())
+        return self._record_with(row, self.now)
 
-    def _source_ok(self, row: dict) -> bool:
-        return (row.get("source") or "").strip().startswith(self.source)
+    def _record_with(self, row: dict, values: dict[str, str]) -> bool:
+        return ((row.get("id") or "").strip() == self.id
+                and (row.get("source") or "").strip().startswith(self.source)
+                and all(_norm(row.get(k)) == _norm(v) for k, v in values.items()))
 
     def summary(self) -> str:
         return ", ".join(f"{k} {self.was[k]} -> {self.now[k]}" for k in self.now)
 
 
 def _norm(v: Any) -> str:
-    return (v or "").strip().lower() if isinstance(v, str) or v is None else str(v).strip().lower()
+    return str("" if v is None else v).strip().lower()
 
 
 def parse_errata(text: str, path: str = "suanli/perf/data/record_errata.yaml") -> tuple[Erratum, ...]:
