@@ -249,6 +249,25 @@ def test_fitted_parameters_are_current(catalog):
 def test_leave_one_out_error(catalog):
     acc = T.accuracy_table(_known_rows(catalog), catalog, loo=True)
     assert np.mean([a["loo_ape"] for a in acc]) <= 0.13
+    assert np.mean([a["loso_ape"] for a in acc]) <= 0.13
+
+
+def test_held_out_by_source_refits_without_the_whole_publication(catalog):
+    # Three rows: two from one paper (Llama 3, arXiv:2407.21783) and one MLPerf submission. Holding
+    # out the paper refits without both of its rows; the MLPerf row alone is its own publication, so
+    # its held-out prediction is the one refitted without that row only (the leave-one-out fit).
+    rows = {r["id"]: r for r in _known_rows(catalog)}
+    paper = [rows["TRN-001"], rows["TRN-003"]]
+    sub = rows["MLT-002"]
+    others = [r for i, r in rows.items() if i not in ("TRN-001", "TRN-003")]
+    held = T.held_out_by_source(list(rows.values()), catalog)
+    without_paper = T.fit(others, catalog)["params"]
+    for r in paper:
+        assert held[r["id"]] == pytest.approx(T.predict_record(r, catalog, without_paper), rel=1e-9)
+    without_row = T.fit([r for i, r in rows.items() if i != "MLT-002"], catalog)["params"]
+    assert held["MLT-002"] == pytest.approx(T.predict_record(sub, catalog, without_row), rel=1e-9)
+    # a refit without the row moves the CUDA share, so the held-out prediction differs from in-sample
+    assert held["MLT-002"] != pytest.approx(T.predict_record(sub, catalog), rel=1e-4)
 
 
 def test_predict_record_reads_a_dev_row(catalog):

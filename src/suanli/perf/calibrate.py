@@ -205,21 +205,27 @@ CV_RELINEARIZE = 2
 
 
 def source_group(row: dict) -> str:
-    """The publication a record comes from: one MLPerf submission (round, division, submitter,
-    system), or one blog post, paper or document (the source without its anchor).
+    """The publication a record comes from: one MLPerf submission (round, division where the
+    results repository has one, submitter, system), or one blog post, paper or document (the
+    source without its anchor, and without the files that follow `` ; `` to give the run's
+    configuration).
 
     >>> source_group({"source": "mlcommons/inference_results_v5.1:closed/NVIDIA/results/B200_TRT/deepseek-r1/Offline/x.txt"})
     'mlcommons/inference_results_v5.1:closed/NVIDIA/results/B200_TRT'
+    >>> source_group({"source": "mlcommons/training_results_v5.1:AMD/results/MI355X_pytorch/llama2_70b_lora/result_*.txt"})
+    'mlcommons/training_results_v5.1:AMD/results/MI355X_pytorch'
     >>> source_group({"source": "https://arxiv.org/abs/2506.12708#table-3"})
     'https://arxiv.org/abs/2506.12708'
+    >>> source_group({"source": "Ascend/MindSpeed-LLM:README.md@ba10f5f ; examples/llama2/pretrain_llama2_7b_ptd.sh"})
+    'Ascend/MindSpeed-LLM:README.md@ba10f5f'
     """
     import re
 
     s = (row.get("source") or "").strip()
-    m = re.match(r"(mlcommons/inference_results_v[\d.]+:[^/]+/[^/]+/results/[^/]+)/", s)
+    m = re.match(r"(mlcommons/(?:inference|training)_results_v[\d.]+:(?:[^/]+/)?[^/]+/results/[^/]+)/", s)
     if m:
         return m.group(1)
-    return s.split("#")[0].split(" (")[0]
+    return s.split(" ; ")[0].split("#")[0].split(" (")[0].strip()
 
 
 def engine_group(row: dict) -> str:

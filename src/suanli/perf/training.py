@@ -610,7 +610,7 @@ def plan_train(model: str, tokens: float, hardware: str, chips: int, *, seq_len:
 
 # ----------------------------------------------------------------------------- validation and reports
 #: Names that live in :mod:`suanli.perf.training_report` (records, fits, docs/training.md), served from here.
-_REPORT_NAMES = frozenset(('_int', 'predict_record', 'record_zero', 'mfu_basis', 'train_rows', '_fit_group', 'FIT_GROUPS', '_group_of', 'fit', 'accuracy_table', 'COMPARISON', 'comparison', 'method_md', 'report_markdown', 'main'))
+_REPORT_NAMES = frozenset(('_int', 'predict_record', 'record_zero', 'mfu_basis', 'train_rows', '_fit_group', 'FIT_GROUPS', '_group_of', 'fit', 'held_out_by_source', 'accuracy_table', 'COMPARISON', 'comparison', 'method_md', 'report_markdown', 'main'))
 
 
 def __getattr__(name: str) -> Any:
