@@ -173,19 +173,29 @@ def fit(rows: list[dict], catalog: Any, params: dict | None = None) -> dict:
     return {"params": base, "fitted": fitted}
 
 
-def held_out_by_source(rows: list[dict], catalog: Any) -> dict[str, float]:
+def _fit_without(rows: list[dict], catalog: Any, ids: set[str], fits: dict[frozenset, dict]) -> dict:
+    """The parameters fitted on ``rows`` less the records ``ids``, kept in ``fits`` (a publication of one
+    row is the leave-one-out fit of that row: fitted once for both)."""
+    key = frozenset(ids)
+    if key not in fits:
+        fits[key] = fit([x for x in rows if x["id"] not in key], catalog)["params"]
+    return fits[key]
+
+
+def held_out_by_source(rows: list[dict], catalog: Any, fits: dict[frozenset, dict] | None = None) -> dict[str, float]:
     """``{row id: prediction}`` with every fitted parameter refitted without the row's whole publication
     (:func:`suanli.perf.calibrate.source_group`: one MLPerf submission, one paper, one document), as the
-    serving rows are judged; a row the model cannot predict is left out."""
+    serving rows are judged; a row the model cannot predict is left out. ``fits`` shares refits with a
+    caller (:func:`accuracy_table`)."""
     from suanli.perf.calibrate import source_group
 
+    fits = {} if fits is None else fits
     by: dict[str, list[dict]] = {}
     for r in rows:
         by.setdefault(source_group(r), []).append(r)
     out: dict[str, float] = {}
     for grp in by.values():
-        ids = {r["id"] for r in grp}
-        fp = fit([x for x in rows if x["id"] not in ids], catalog)["params"]
+        fp = _fit_without(rows, catalog, {r["id"] for r in grp}, fits)
         for r in grp:
             try:
                 out[r["id"]] = predict_record(r, catalog, fp)
@@ -197,7 +207,8 @@ def held_out_by_source(rows: list[dict], catalog: Any) -> dict[str, float]:
 def accuracy_table(rows: list[dict], catalog: Any, params: dict | None = None, *, loo: bool = True) -> list[dict]:
     """Per-row prediction and error; with ``loo`` also the leave-one-out prediction (group refitted without
     the row) and the leave-one-source-out one (refitted without the row's publication)."""
-    held = held_out_by_source(rows, catalog) if loo else {}
+    fits: dict[frozenset, dict] = {}
+    held = held_out_by_source(rows, catalog, fits) if loo else {}
     out = []
     for r in rows:
         grp = _group_of(r, catalog)
@@ -210,8 +221,7 @@ def accuracy_table(rows: list[dict], catalog: Any, params: dict | None = None, *
         except SuanliError as exc:
             rec["predicted"], rec["ape"], rec["error"] = None, None, exc.message
         if loo and grp is not None:
-            others = [x for x in rows if x["id"] != r["id"]]
-            fp = fit(others, catalog)["params"]
+            fp = _fit_without(rows, catalog, {r["id"]}, fits)
             try:
                 lp = predict_record(r, catalog, fp)
                 rec["loo_predicted"], rec["loo_ape"] = lp, abs(lp / rec["measured"] - 1)
