@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[genz]'
 	$(PY) benchmarks/run_all.py
 	$(PY) benchmarks/serving_external.py
+	$(PY) benchmarks/mlperf_external.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -36,15 +36,15 @@ DATA = ROOT / "benchmarks" / "data" / "serving_external.csv"
 OUT = ROOT / "benchmarks" / "results"
 
 
-def run(overrides: dict[str, str] | None = None) -> tuple[list[dict], list[tuple[str, str]]]:
-    """Predict every row: (the predicted rows, the (id, reason) of those the model refuses).
+def run(overrides: dict[str, str] | None = None, data: Path = DATA) -> tuple[list[dict], list[tuple[str, str]]]:
+    """Predict every row of ``data``: (the predicted rows, the (id, reason) of those the model refuses).
     ``overrides`` replaces record columns in every row first (a sensitivity run)."""
     from suanli.perf.hardware import HardwareSpec
 
     cat, params = get_catalog(()), load_params()
     families: dict[str, str] = {}
     out, refused = [], []
-    for r in csv.DictReader(DATA.open()):
+    for r in csv.DictReader(data.open()):
         r.update(overrides or {})
         try:
             pred = predict_serve(cat, request_from_row(r), params=params)
@@ -57,7 +57,7 @@ def run(overrides: dict[str, str] | None = None) -> tuple[list[dict], list[tuple
         band = pred.error_band
         err = math.log(p / m)
         out.append({"id": r["id"], "model": r["model"], "hardware": r["hardware"],
-                    "family": families[r["hardware"]], "isl": r["isl"], "osl": r["osl"], "measured": m,
+                    "family": families[r["hardware"]], "scenario": r["scenario"], "isl": r["isl"], "osl": r["osl"], "measured": m,
                     "predicted": round(p, 1), "ape": round(abs(p / m - 1), 4), "log_error": round(err, 4),
                     "band_p80": band.p80 if band else None, "band_group": band.group if band else "",
                     "inside_band": bool(band and band.p80 is not None and abs(err) <= band.p80 + 1e-12),
