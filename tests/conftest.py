@@ -22,6 +22,23 @@ def catalog():
     return get_catalog()
 
 
+@pytest.fixture(scope="session")
+def calibrated_910c(tmp_path_factory):
+    """An Ascend 910C calibration overlay fitted on its 34 dev.csv serving rows (``suanli calibrate``, one
+    source held out at a time for its band): a chip calibration with enough held-out rows for a
+    conformal band, whether or not one ships in the package."""
+    from pathlib import Path
+
+    from suanli.cli.main import app
+
+    out = tmp_path_factory.mktemp("cal") / "ascend-910c.yaml"
+    dev = Path(__file__).parents[1] / "data" / "validation" / "dev.csv"
+    res = CliRunner().invoke(app, ["calibrate", str(dev), "--hardware", "ascend-910c", "--group", "source",
+                                   "-o", str(out)])
+    assert res.exit_code == 0, res.stdout
+    return out
+
+
 @pytest.fixture()
 def run_cli(monkeypatch):
     """Invoke the suanli CLI in-process; returns (exit_code, stdout, stderr)."""

@@ -45,10 +45,13 @@ def test_calibrated_bandwidth_bounds_decode(catalog):
     assert pred.metrics["tpot_ms"] >= floor_ms * 0.95
 
 
-def test_calibrated_band_is_the_80_percent_interval_of_its_held_out_errors(catalog):
-    """A calibration with enough held-out serving rows ships a conformal 80% band, which predictions carry."""
+def test_calibrated_band_is_the_80_percent_interval_of_its_held_out_errors(calibrated_910c):
+    """A calibration with enough held-out serving rows carries a conformal 80% band, which predictions carry."""
+    from suanli.catalog import get_catalog
     from suanli.perf.accuracy import MIN_BAND_ROWS
     from suanli.perf.search import Request, predict_serve
+
+    catalog = get_catalog((calibrated_910c,))
 
     eb = catalog.calibrations["ascend-910c"].error_band
     assert eb.n >= MIN_BAND_ROWS and eb.p80 is not None and 0.5 <= eb.coverage <= 1

@@ -79,7 +79,7 @@ def test_compare_csv_equals_json(run_cli):
         assert float(rows[r["hardware"]]["output_tps_per_chip"]) == pytest.approx(r["metrics"]["output_tps_per_chip"])
 
 
-def test_predict_table_keeps_its_names_and_shows_the_80_percent_band(run_cli, narrow):
+def test_predict_table_keeps_its_names_and_shows_the_80_percent_band(run_cli, narrow, calibrated_910c):
     """A long band text wraps; it does not squeeze the metric names out of an 80-column table."""
     args = ("predict", "serve", "-H", "h200-sxm", "-m", "deepseek-v3", "-n", "16")
     code, out, _ = run_cli(*args)
@@ -91,7 +91,7 @@ def test_predict_table_keeps_its_names_and_shows_the_80_percent_band(run_cli, na
     v = json.loads(js)["metrics"]["output_tps_per_chip"]
     assert eb["low"] == pytest.approx(v * math.exp(-eb["p80"])) and eb["high"] == pytest.approx(v * math.exp(eb["p80"]))
     code, out, _ = run_cli("predict", "decode", "-H", "ascend-910c", "-m", "deepseek-v3", "-n", "16",
-                           "--tpot-slo-ms", "50")
+                           "--tpot-slo-ms", "50", "--catalog", str(calibrated_910c))
     assert code == 0 and "output tokens/s per chip" in out and "calibration of ascend-910c" in out
 
 

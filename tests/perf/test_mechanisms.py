@@ -1,8 +1,12 @@
 """Serving mechanisms added for accuracy: each checked against hand arithmetic."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from suanli.perf.hardware import HardwareSpec
 from suanli.perf.inference import step_time
@@ -613,12 +617,16 @@ def test_gemm_k_parts_by_hand():
 def test_narrow_experts_run_slower_per_flop_by_their_short_k():
     """Two MoEs with the same FLOPs and rows per expert: the one with 4x narrower experts runs its down
     projection at K = 768 instead of 3072, so its compute-bound prefill step is longer by the output-write
-    factor of k_util on a third of the expert FLOPs (nothing else differs)."""
+    factor of k_util on a third of the expert FLOPs (nothing else differs; the plain roofline max, so the
+    compute time is the k_util term alone)."""
+    from dataclasses import replace
+
     common = dict(layers=24, hidden=4096, heads=32, kv_heads=8, head_dim=128, vocab=32000, intermediate=14336,
                   dense_layers=0, moe_layers=24)
     narrow = ModelShape("narrow", experts=128, top_k=8, moe_intermediate=768, **common)
     wide = ModelShape("wide", experts=32, top_k=2, moe_intermediate=3072, **common)
     hw, dt = h200(), Dtypes.of("bf16")
+    hw = replace(hw, serving={**hw.serving, "roofline_blend": 0.0})
     kw = dict(prefill_tokens=16384, prefill_len=4096, step_overhead=False)
     tn, tw = step_time(hw, narrow, dt, **kw), step_time(hw, wide, dt, **kw)
     assert float(tn.flops) == pytest.approx(float(tw.flops), rel=1e-2)   # same work (the router aside)
@@ -629,3 +637,55 @@ def test_narrow_experts_run_slower_per_flop_by_their_short_k():
     t_narrow = float(ex.flops) / rate * (2 / 3 / u(4096) + 1 / 3 / u(768))
     assert t_narrow > t_wide
     assert float(tn.compute - tw.compute) == pytest.approx(t_narrow - t_wide, rel=0.02)
+
+
+# ----------------------------------------------------------------------------- roofline blend
+def test_roofline_blend_by_hand():
+    """An operator's time is the p-norm of its compute and memory times, p = 1 / blend: the plain max
+    at blend 0, the sum at blend 1, and at p = 2 a 1 ms compute and 1 ms memory op takes sqrt(2) ms,
+    split evenly between the two."""
+    from suanli.perf.inference import roofline_parts
+
+    assert [float(x) for x in roofline_parts(3e-3, 1e-3)] == [3e-3, 0.0]
+    c, m = roofline_parts(1e-3, 1e-3, 2.0)
+    assert float(c + m) == pytest.approx(math.sqrt(2) * 1e-3) and float(c) == pytest.approx(float(m))
+    c, m = roofline_parts(2e-3, 1e-3, 1.0)
+    assert float(c) == pytest.approx(2e-3) and float(m) == pytest.approx(1e-3)
+    # p = 3: (8 + 1)^(1/3) = 2.0801 ms, compute 8 / 9 of it
+    c, m = roofline_parts(2e-3, 1e-3, 3.0)
+    assert float(c + m) == pytest.approx(9 ** (1 / 3) * 1e-3) and float(c / (c + m)) == pytest.approx(8 / 9)
+
+
+TIMES = st.one_of(st.just(0.0), st.floats(1e-12, 10.0))   # seconds: nothing, or a picosecond up
+
+
+@given(tc=TIMES, tm=TIMES, b1=st.floats(0.0, 1.0), b2=st.floats(0.0, 1.0))
+@settings(max_examples=200, deadline=None)
+def test_roofline_blend_lies_between_max_and_sum_and_grows_with_the_blend(tc, tm, b1, b2):
+    from suanli.perf.inference import roofline_parts
+
+    def t(b: float) -> float:
+        return float(sum(roofline_parts(tc, tm, 1.0 / b if b > 0 else None)))
+
+    lo, hi = sorted((b1, b2))
+    assert max(tc, tm) * (1 - 1e-9) <= t(lo) <= t(hi) * (1 + 1e-9) <= (tc + tm) * (1 + 1e-9)
+
+
+def test_the_blend_costs_most_near_the_ridge():
+    """A decode step of Llama 70B in FP8 on an H200 at 128 sequences sits near the ridge (weights read
+    about as long as the math): the blend lengthens it far more than at 4,096 sequences, where the
+    GEMMs are compute-bound and their weight reads small beside the math."""
+    from dataclasses import replace
+
+    m = ModelShape("l70", layers=80, hidden=8192, heads=64, kv_heads=8, head_dim=128, vocab=128256,
+                   intermediate=28672)
+    dt = Dtypes.of("fp8")
+    plain = replace(h200(), serving={**h200().serving, "roofline_blend": 0.0})
+    blended = replace(plain, serving={**plain.serving, "roofline_blend": 0.5})
+
+    def ratio(seqs: int) -> float:
+        kw = dict(decode_seqs=seqs, ctx=1024, step_overhead=False)
+        return float(step_time(blended, m, dt, **kw).total / step_time(plain, m, dt, **kw).total)
+
+    near, far = ratio(128), ratio(4096)
+    assert near > 1.15 and 1.0 <= far < 1.05 and near > far

@@ -89,6 +89,9 @@ FIT_PARAMS: tuple[FitParam, ...] = (
     FitParam("engines.vllm.request_us", ("engines", "vllm", "request_us"), 0.0, 200.0, 10.0, "vLLM serving rows"),
     FitParam("engines.chitu.layer_overhead_us", ("engines", "chitu", "layer_overhead_us"), 0.0, 2000.0, 103.0,
              "Chitu serving rows: host dispatch per transformer layer per step of an eager engine"),
+    FitParam("serving.roofline_blend", ("serving", "roofline_blend"), 0.0, 1.0, 0.0,
+             "serving rows: how an operator joins its compute and memory time, 1/p of their p-norm (0: the "
+             "plain roofline max, 1: their sum)"),
     FitParam("comm.overlap", ("comm", "overlap"), 0.0, 1.0, 0.8,
              "serving rows with attention DP and expert parallelism: share of the MoE all-to-all hidden "
              "behind compute"),

@@ -164,6 +164,11 @@ SWITCH_KEYS = frozenset({"overlap_host", "expert_parallel", "chunked_prefill", "
                          "prefill_dispatch_per_node"})
 
 
+#: parameters that are shares (between 0 and 1), and what the share is
+SHARE_KEYS = {"roofline_blend": "1/p of the p-norm joining compute and memory time (0: their max, 1: their sum)",
+              "overlap": "the share of the expert all-to-all hidden behind compute"}
+
+
 def check_param_overrides(doc: Any, file: str, path: tuple[str, ...] = ()) -> None:
     """Every number in a ``--perf-params`` file is finite and >= 0, and > 0 where it scales a rate;
     a switch is true or false, and a list of stacks is a list of names.
@@ -176,6 +181,11 @@ def check_param_overrides(doc: Any, file: str, path: tuple[str, ...] = ()) -> No
     Traceback (most recent call last):
     ...
     suanli.errors.DataError: p.yaml, field 'maturity.cuda.value': must be > 0: it scales an achieved rate (got 0)
+      hint: leave the key out to keep the packaged value
+    >>> check_param_overrides({"serving": {"roofline_blend": 1.5}}, "p.yaml")
+    Traceback (most recent call last):
+    ...
+    suanli.errors.DataError: p.yaml, field 'serving.roofline_blend': must be between 0 and 1: 1/p of the p-norm joining compute and memory time (0: their max, 1: their sum) (got 1.5)
       hint: leave the key out to keep the packaged value
     >>> check_param_overrides({"engines": {"sglang": {"overlap_host": "maybe"}}}, "p.yaml")
     Traceback (most recent call last):
@@ -213,6 +223,8 @@ def check_param_overrides(doc: Any, file: str, path: tuple[str, ...] = ()) -> No
     scales = path and (path[-1] == "value" or path[-1].endswith("_eff") or path[0] in ("maturity", "first_gen_matmul", "sustained_matmul"))
     if doc == 0 and scales:
         raise DataError(file, f"must be > 0: it scales an achieved rate (got {doc:g})", field=where, hint=hint)
+    if key in SHARE_KEYS and doc > 1:
+        raise DataError(file, f"must be between 0 and 1: {SHARE_KEYS[key]} (got {doc:g})", field=where, hint=hint)
 
 
 def normalize_request(req: Any) -> None:
