@@ -44,12 +44,10 @@ def test_every_prediction_is_finite_and_positive(predicted):
         assert math.isfinite(v) and v > 0, r["id"]
 
 
-def test_dense_models_hold_their_dev_set_accuracy_and_band(predicted):
+def test_dense_models_hold_their_dev_set_accuracy_and_band(predicted, error_and_coverage):
     dense = [(r, p) for r, p in predicted if r["model"].startswith("llama")]
     assert len(dense) == 100
-    errs = [math.log(p.metrics[r["metric"]] / float(r["value"])) for r, p in dense]
-    mape = sum(abs(math.exp(e) - 1) for e in errs) / len(errs)
-    inside = sum(abs(e) <= p.error_band.p80 for e, (_, p) in zip(errs, dense)) / len(dense)
+    mape, inside = error_and_coverage(dense)
     # the dev set's held-out serving error is ~15%: unseen dense rows do as well. Their bands are the 80%
     # quantiles of 14 (Blackwell) and 17 (Hopper) held-out dev rows, whose coverage of new rows is itself
     # uncertain (the coverage of the k-th of n order statistics is Beta(k, n + 1 - k): sd ~0.09 at
