@@ -25,9 +25,12 @@ benchmarks/data/mlperf_external.csv --by model`` for the errors alone).
 from __future__ import annotations
 
 import csv
+import math
 import platform
+import re
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,10 +53,6 @@ def step_check() -> list[str]:
     sequences per chip; the model's step at that batch (the layout of the dev.csv record of the same
     model on the same chip, prompts arriving with the outputs, nothing searched) against the measured
     mean TPOT separates the step-time model from the search and the latency-limit model."""
-    import math
-    import re
-    from dataclasses import replace
-
     from suanli.catalog import get_catalog
     from suanli.perf.search import predict_serve
     from suanli.perf.validate import request_from_row
@@ -123,7 +122,6 @@ def main() -> None:
     per_group: dict[str, list[float]] = {}
     for r in rows:
         per_group.setdefault(r["group"], []).append(r["log_error"])
-    import math
     g_ape = sorted(abs(math.exp(sum(v) / len(v)) - 1) for v in per_group.values())
     lines += ["## One vote per group", "",
               f"Each model x chip x scenario group's mean error counted once ({len(g_ape)} groups): MAPE "
