@@ -113,12 +113,10 @@ def roofline_parts(tc: Any, tm: Any, p: float | None = None) -> tuple[np.ndarray
         return np.where(tc >= tm, tc, 0.0), np.where(tc >= tm, 0.0, tm)
     hi = np.maximum(tc, tm)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rc = np.where(hi > 0, tc / hi, 0.0) ** p
-        rm = np.where(hi > 0, tm / hi, 0.0) ** p
-        tot = rc + rm
-        t = hi * tot ** (1.0 / p)
-        share = np.where(tot > 0, rc / tot, 1.0)
-    return t * share, t * (1.0 - share)
+        r = np.where(hi > 0, np.minimum(tc, tm) / hi, 0.0) ** p   # the smaller term's share, to the p
+    t = hi * (1.0 + r) ** (1.0 / p)
+    c = np.where(tc >= tm, t / (1.0 + r), t * r / (1.0 + r))
+    return c, t - c
 
 
 def step_time(
