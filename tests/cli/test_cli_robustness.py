@@ -163,7 +163,33 @@ def test_unmet_slo_is_not_reported_as_out_of_memory(run_cli, args, words):
 
 def test_model_that_does_not_fit_still_says_so(run_cli):
     code, out, err = run_cli("predict", "serve", "-H", "h200-sxm", "-n", "1", "-m", "deepseek-v3")
-    _user_error(code, out, err, "does not fit on 1 x h200-sxm", "--chips")
+    _user_error(code, out, err, "does not fit on 1 x h200-sxm", "--chips", "--weight-dtype int4/fp4")
+    assert "fp8/" not in err          # the weights are in fp8 already: only smaller formats are offered
+
+
+def test_smallest_weight_format_offers_no_smaller_one(run_cli):
+    code, out, err = run_cli("predict", "serve", "-H", "h200-sxm", "-n", "1", "-m", "deepseek-v3",
+                             "--weight-dtype", "int4")
+    _user_error(code, out, err, "does not fit on 1 x h200-sxm", "int4 is already the smallest weight format")
+    assert "--weight-dtype" not in err
+
+
+def test_load_whose_kv_cache_does_not_fit_names_the_load(run_cli):
+    # 12,360 Llama 2 70B requests of 222 + 274 tokens on 8 B200, one instance per chip: the weights (40 GB
+    # in fp4) fit each chip, the KV cache does not. By hand: 80 layers x 8 KV heads x 128 x 2 (K, V) x 1 byte
+    # (fp8) = 163,840 bytes per token; x 496 tokens x 12,360 requests = 1,004 GB.
+    code, out, err = run_cli("predict", "serve", "-H", "b200", "-n", "8", "-m", "llama-2-70b", "--weight-dtype", "fp4",
+                             "--kv-dtype", "fp8", "--isl", "222", "--osl", "274", "--scenario", "fixed",
+                             "--concurrency", "12360", "--tp", "1", "--pp", "1")
+    _user_error(code, out, err, "with 12,360 requests in flight", "about 1,004 GB in fp8", "40 GB in fp4",
+                "--concurrency", "drop --tp/--pp")
+    assert "--weight-dtype" not in err and "--kv-dtype" not in err   # fp4 weights, fp8 KV: nothing smaller to offer
+    # left to the search, fewer copies of the weights make room for the same load
+    code, out, err = run_cli("predict", "serve", "-H", "b200", "-n", "8", "-m", "llama-2-70b", "--weight-dtype", "fp4",
+                             "--kv-dtype", "fp8", "--isl", "222", "--osl", "274", "--scenario", "fixed",
+                             "--concurrency", "12360", "--json")
+    assert code == 0, err
+    assert json.loads(out)["config"]["batch_per_instance"] * json.loads(out)["config"]["instances"] == 12360
 
 
 # --------------------------------------------------------------------------- usage errors under --json

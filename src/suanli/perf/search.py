@@ -29,7 +29,7 @@ from suanli.perf.inference import BOTTLENECKS
 from suanli.perf.inputs import check_mtp_head, normalize_request, streams
 from suanli.perf.lengths import Lengths
 from suanli.perf.memory import max_seqs_per_rank, weight_bytes_per_rank
-from suanli.perf.ops import Dtypes, ModelShape
+from suanli.perf.ops import Dtypes, ModelShape, dtype_bytes, kv_dtype_bytes
 from suanli.perf.serving import (
     Evaluation, Prediction, disagg_combine, evaluate, parse_spec, prefill_tokens_per_step, server_tails,
     spec_acceptance,
@@ -270,14 +270,40 @@ def _host_bound(ctx: Context, req: Request, ev: Evaluation, i: int) -> str | Non
             f"--perf-params engines.{req.engine or '<engine>'}.request_us)")
 
 
-def _required_memory_error(ctx: Context, ranks: int) -> SuanliError:
+def _required_memory_error(ctx: Context, req: Request) -> SuanliError:
+    """Why nothing fits: the weights alone, or the KV cache of the requests the user holds in flight.
+
+    A fixed load (``--concurrency`` or a batch per chip) whose weights fit the chips' memory runs out on
+    its KV cache; the hint then names the load. Otherwise it names the smaller weight formats, if any.
+    """
     m, hw = ctx.model, ctx.hw
+    ranks = int(req.chips * hw.ranks_per_chip)
+    chips = f"{ranks / hw.ranks_per_chip:g} x {hw.hardware}"
     need = float(weight_bytes_per_rank(m, ctx.dtypes)) / 1e9
     have = float(hw.mem_gb) * ranks
+    held = req.concurrency or (req.batch_per_chip * req.chips if req.batch_per_chip else None)
+    if held and need < have:
+        sv = hw.serving
+        usable = ranks * (float(hw.mem_gb) * float(sv.get("memory_util", 0.92)) - float(sv.get("memory_reserve_gb", 4.0)))
+        kv = float(held) * m.kv_bytes_per_token(ctx.dtypes.kv) * (req.isl + req.osl) / 1e9
+        fixed = [f"--{k}" for k in ("tp", "pp", "ep", "dp") if getattr(req, k) is not None]
+        return SuanliError(
+            f"{m.id} does not fit on {chips} with {held:,.0f} requests in flight: their KV cache at "
+            f"{req.isl + req.osl:,.0f} tokens each takes about {kv:,.0f} GB in {ctx.dtypes.kv}, and each instance "
+            f"holds a copy of the weights ({need:,.0f} GB in {ctx.dtypes.weight}), against {usable:,.0f} GB usable "
+            f"of {have:,.0f} GB",
+            hint="hold fewer requests (--concurrency), add chips (--chips)"
+                 + (", keep the KV cache in fp8 (--kv-dtype fp8)" if kv_dtype_bytes(ctx.dtypes.kv) > 1 else "")
+                 + (f", or leave the layout to the search (drop {'/'.join(fixed)}: fewer, larger instances hold "
+                    f"fewer copies of the weights)" if fixed else ""),
+        )
+    wb = dtype_bytes(ctx.dtypes.weight)
+    smaller = [d for d in ("fp8", "int8", "int4", "fp4") if dtype_bytes(d) < wb]
     return SuanliError(
-        f"{m.id} does not fit on {ranks / hw.ranks_per_chip:g} x {hw.hardware}: weights alone need "
-        f"{need:,.0f} GB in {ctx.dtypes.weight} plus KV cache; {have:,.0f} GB of memory in all",
-        hint="add chips (--chips), or lower precision (--weight-dtype fp8/int4/fp4)",
+        f"{m.id} does not fit on {chips}: weights alone need {need:,.0f} GB in {ctx.dtypes.weight} plus KV cache; "
+        f"{have:,.0f} GB of memory in all",
+        hint="add chips (--chips)" + (f", or a smaller weight format (--weight-dtype {'/'.join(smaller)})"
+                                      if smaller else f" ({ctx.dtypes.weight} is already the smallest weight format)"),
     )
 
 
@@ -561,7 +587,7 @@ def predict_phase(catalog: Any, req: Request, kind: str, *, params: dict | None 
     i = _select(ev, ok, score)
     if i is None:
         if not np.asarray(ev.fits).any():
-            raise _required_memory_error(ctx, int(req.chips * ctx.hw.ranks_per_chip))
+            raise _required_memory_error(ctx, req)
         raise SuanliError(f"no {kind} configuration meets the SLOs given",
                           hint="relax --ttft-slo-ms / --tpot-slo-ms or add chips")
     return _phase_pred(ctx, req, ev, i, kind, req.chips, n, t0, metric)
@@ -581,7 +607,7 @@ def predict_serve(catalog: Any, req: Request, *, params: dict | None = None) -> 
         i = _select(ev, ok, score)
         if i is None:
             if not np.asarray(ev.fits).any():
-                raise _required_memory_error(ctx, int(req.chips * ctx.hw.ranks_per_chip))
+                raise _required_memory_error(ctx, req)
             if req.arrival_rate:
                 raise SuanliError(f"no configuration of {req.chips} chips serves {req.arrival_rate:g} requests/s"
                                   f" within the SLOs given ({_slo_text(req)})",
@@ -613,7 +639,7 @@ def predict_serve(catalog: Any, req: Request, *, params: dict | None = None) -> 
     dev, dok, dn = _run(ctx, dreq, "decode", split_concurrency=closed)
     if not (np.asarray(pok).any() and np.asarray(dok).any()):
         if not np.asarray(dev.fits).any():
-            raise _required_memory_error(ctx, int(req.chips * ctx.hw.ranks_per_chip))
+            raise _required_memory_error(ctx, req)
         raise SuanliError("no disaggregated configuration meets the SLOs given",
                           hint="relax the SLOs or add chips")
     # server scenario: the decode instances meet the p99 TPOT at their in-flight occupancy (_run); the
@@ -700,7 +726,7 @@ def pareto(catalog: Any, req: Request, *, params: dict | None = None, max_points
     if valid.size == 0:
         if np.asarray(ev.fits).any():
             raise SuanliError("no configuration meets the TTFT SLO given", hint="relax --ttft-slo-ms or add chips")
-        raise _required_memory_error(ctx, int(req.chips * ctx.hw.ranks_per_chip))
+        raise _required_memory_error(ctx, req)
     front = valid[pareto_front(x[valid], y[valid])]
     if front.size > max_points:
         front = front[np.linspace(0, front.size - 1, max_points).round().astype(int)]
