@@ -56,6 +56,29 @@ def test_cost_compare(run_cli):
     assert code == 0 and "¥/M out" in out
 
 
+@pytest.mark.parametrize("opt, value, words", [
+    ("--site", "mars", "unknown site 'mars'"), ("--buyer", "alien", "unknown buyer id 'alien'"),
+    ("--currency", "XYZ", "unknown currency 'XYZ'"), ("--date", "2030-13-01", "date must be YYYY-MM-DD"),
+    ("--model", "nomodel", "unknown model id 'nomodel'"),
+])
+def test_cost_compare_rejects_a_shared_input_once(run_cli, opt, value, words):
+    # an input every chip shares is the user's error (exit 2, one message), not a note on each chip's row;
+    # before, it exited 0 with a row of dashes per chip
+    args = ["cost", "compare", "--hardware", "h20,b200", "--model", "llama-3.1-8b", "--chips", "8", opt, value]
+    code, out, err = run_cli(*args)
+    assert code == 2 and words in err and "hint:" in err and "note:" not in err, (code, out, err)
+    code, out, _ = run_cli(*args, "--json")
+    assert code == 2 and words in json.loads(out)["message"]
+
+
+def test_cost_compare_keeps_the_other_chips_when_one_id_is_wrong(run_cli):
+    code, out, err = run_cli("cost", "compare", "--hardware", "h20,foo", "--model", "llama-3.1-8b", "--chips", "8",
+                             "--json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert "chip_hour" in rows[0] and rows[1]["hardware"] == "foo" and "unknown accelerator" in rows[1]["error"]
+
+
 def test_plan_fleet_risk_runs(run_cli, scenario_file, tmp_path):
     store = str(tmp_path / "runs.duckdb")
     code, out, err = run_cli("plan", "fleet", str(scenario_file), "--no-tornado", "--store", store, "--json")

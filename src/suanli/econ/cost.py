@@ -124,6 +124,12 @@ def _pick(name: str, override: Any, book: PriceBook, used: dict, *, value: Any =
     return s.value
 
 
+def check_currency(currency: str) -> None:
+    """The currencies costs are reported in."""
+    if currency not in ("CNY", "USD"):
+        raise SuanliError(f"unknown currency {currency!r}", hint="use CNY or USD")
+
+
 def chip_hour_cost(hardware: str, *, system: str | None = None, buyer: str = "private",
                    site: str = "national-average", date: str | dt.date | None = None, scenario: Any = None,
                    destination: str = "CN", currency: str = "CNY", inputs: EconInputs | dict | None = None,
@@ -143,8 +149,7 @@ def chip_hour_cost(hardware: str, *, system: str | None = None, buyer: str = "pr
     cat = catalog or get_catalog()
     book = book or load_pricebook()
     x = parse_inputs(inputs)
-    if currency not in ("CNY", "USD"):
-        raise SuanliError(f"unknown currency {currency!r}", hint="use CNY or USD")
+    check_currency(currency)
     acc = cat.accelerator(hardware)  # unknown id -> UnknownIdError with suggestions
     sys_rec = cat.system(system, hardware) if system else None
     sys_id = sys_rec.id if sys_rec else None
@@ -435,8 +440,24 @@ def _break_even(x: EconInputs, book: PriceBook, ch: ChipHour, tput: dict, util: 
             "break_even_utilisation": cost / (revenue / util) if revenue else None}
 
 
+def _check_shared(model: str, kw: dict) -> None:
+    """The inputs every chip of a comparison shares: one that is wrong is the user's error, not a chip's."""
+    from suanli.catalog import get_catalog
+    from suanli.policy.regimes import load_rules
+
+    check_currency(kw.get("currency", "CNY"))
+    parse_date(kw.get("date"))
+    (kw.get("book") or load_pricebook()).site(kw.get("site", "national-average"))
+    load_rules().buyer(kw.get("buyer", "private"))
+    (kw.get("catalog") or get_catalog()).model(model)
+
+
 def compare(hardware: list[str], model: str, chips: int = 16, **kw: Any) -> list[ServingCost | dict]:
-    """:func:`serving_cost` for each chip; a chip that cannot serve gives ``{"hardware", "error"}``."""
+    """:func:`serving_cost` for each chip; a chip that cannot serve gives ``{"hardware", "error"}``.
+
+    A wrong input all chips share (model, site, buyer, date, currency) raises instead.
+    """
+    _check_shared(model, kw)
     out: list[ServingCost | dict] = []
     for h in hardware:
         try:

@@ -121,7 +121,7 @@ def parse_date(value: str | dt.date | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise SuanliError(f"date must be YYYY-MM-DD (got {value!r})") from None
+        raise SuanliError(f"date must be YYYY-MM-DD (got {value!r})", hint="e.g. 2026-12-01") from None
 
 
 __all__ = ["EconInputs", "parse_assignments", "parse_date", "parse_inputs"]
