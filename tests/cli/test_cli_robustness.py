@@ -427,3 +427,15 @@ def test_predict_serve_fixed_scenario_waves(run_cli):
     code, _, err = run_cli("predict", "serve", "-H", "ascend-910c", "-n", "16", "-m", "deepseek-v3",
                            "--scenario", "fixed")
     assert code == 2 and "needs a concurrency" in err
+
+
+def test_requests_past_the_context_window_warn(run_cli):
+    # Llama 3.1 8B's config.json: max_position_embeddings 131,072; 200,000 + 1,024 tokens run past it
+    code, out, err = run_cli("predict", "serve", "-H", "h200-sxm", "-n", "1", "-m", "llama-3.1-8b", "--isl", "200000",
+                             "--json")
+    assert code == 0, err
+    w = [x for x in json.loads(out)["warnings"] if "context window" in x]
+    assert len(w) == 1 and "201,024 tokens" in w[0] and "131,072" in w[0] and "extrapolates" in w[0]
+    code, out, err = run_cli("predict", "serve", "-H", "h200-sxm", "-n", "1", "-m", "llama-3.1-8b", "--isl", "100000",
+                             "--json")
+    assert code == 0 and not any("context window" in x for x in json.loads(out)["warnings"])

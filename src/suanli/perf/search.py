@@ -131,13 +131,39 @@ class Context:
     params: dict = field(default_factory=dict)
 
 
+def context_window_warning(model: str, max_context: int | None, req: Request) -> str | None:
+    """A warning when the requests run past the model's context window (its max_position_embeddings).
+
+    Engines refuse such requests unless the window is extended (RoPE scaling, a longer-context
+    checkpoint); the prediction is then an extrapolation of the model at the length given.
+
+    >>> context_window_warning("m", 4096, Request("h200-sxm", "m", isl=4000, osl=200))[:60]
+    'm: requests of isl + osl = 4,200 tokens run past its context'
+    >>> context_window_warning("m", 4096, Request("h200-sxm", "m", isl=3000, osl=1000)) is None
+    True
+    """
+    if not max_context:
+        return None
+    mean = req.isl + req.osl
+    longest = req.isl + req.osl_max if req.osl_max else mean
+    if longest <= max_context:
+        return None
+    what = (f"requests of isl + osl = {mean:,.0f} tokens" if mean > max_context else
+            f"the longest requests (isl + osl_max = {longest:,.0f} tokens)")
+    return (f"{model}: {what} run past its context window of {max_context:,} tokens "
+            f"(max_position_embeddings); engines refuse them unless the window is extended, so this "
+            f"prediction extrapolates")
+
+
 def prepare(catalog: Any, req: Request, params: dict | None = None) -> Context:
     """Resolve hardware, system, model and formats; collect fallback and extrapolation warnings."""
     p = params or load_params()
     hw = HardwareSpec.from_catalog(catalog, req.hardware, system=req.system, chips=req.chips,
                                    engine=req.engine, params=p)
-    shape = ModelShape.from_arch(catalog.model(req.model))
+    arch = catalog.model(req.model)
+    shape = ModelShape.from_arch(arch)
     check_mtp_head(req.spec_decode, shape.id, shape.mtp_layers)
+    window_warning = context_window_warning(shape.id, arch.max_context, req)
     wd = req.weight_dtype or "bf16"  # formats are checked (and lower-cased) by the Request
     kv = req.kv_dtype
     if not kv and req.engine:
@@ -146,7 +172,7 @@ def prepare(catalog: Any, req: Request, params: dict | None = None) -> Context:
     if not kv and wd == "fp4":
         kv = "fp8"  # FP4 checkpoints are served with an FP8 KV cache (every FP4 record in the dev set)
     dt = Dtypes.of(wd, req.act_dtype, kv)
-    warnings = list(hw.warnings)
+    warnings = list(hw.warnings) + ([window_warning] if window_warning else [])
     if shape.attention in hw.attn_scale_prior:
         k = shape.attention
         warnings.append(f"extrapolation: the {k.upper()} attention efficiency of the {hw.family} family is not "
