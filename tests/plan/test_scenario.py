@@ -56,6 +56,19 @@ def test_negative_price(tmp_path, small_scenario):
     assert "greater than 0" in e.value.reason
 
 
+def test_every_problem_is_named_with_its_line(tmp_path, small_scenario):
+    # two wrong fields in one file: the message names the first as the error and the second with its line,
+    # so one run shows the user everything to fix
+    small_scenario["options"][0]["economics"] = {"chip_price": -100}
+    small_scenario["options"][1]["hardware"] = 7
+    p = write(tmp_path, small_scenario)
+    with pytest.raises(DataError) as e:
+        load_scenario(p)
+    assert e.value.field == "options.0.economics.chip_price" and "greater than 0" in e.value.reason
+    assert f"field 'options.1.hardware', line {line_of(p, 'hardware: 7')}: Input should be a valid string" \
+        in e.value.reason
+
+
 def test_distribution_low_above_high(tmp_path, small_scenario):
     small_scenario["uncertain"][1]["dist"] = {"kind": "uniform", "low": 1.5, "high": 0.9}
     p = write(tmp_path, small_scenario)

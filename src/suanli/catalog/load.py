@@ -120,7 +120,7 @@ def validate_records(
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"]) or None
             field_line = _field_line(item, err["loc"]) or line
-            more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
+            more = more_problems(exc.errors(), lambda loc: _field_line(item, loc) or line)
             msg = err["msg"].removeprefix("Value error, ")
             got = "" if "(got " in msg else f" (got {_short(err.get('input'))})"
             raise DataError(
@@ -133,6 +133,25 @@ def validate_records(
         seen[rec.id] = file
         out.append(rec)
     return out
+
+
+def more_problems(errors: list[Any], line_of: Any, shown: int = 4) -> str:
+    """The validation problems after the first, each with its field and line, for one message.
+
+    >>> errs = [{"loc": ("a",), "msg": "Field required"}, {"loc": ("b", 0), "msg": "Value error, too big"}]
+    >>> more_problems(errs, lambda loc: 7)
+    " (also field 'b.0', line 7: too big)"
+    """
+    rest = list(errors[1:])
+    if not rest:
+        return ""
+    parts = []
+    for e in rest[:shown]:
+        ln = line_of(tuple(e["loc"]))
+        parts.append(f"field {'.'.join(str(p) for p in e['loc']) or '(document)'!r}" + (f", line {ln}" if ln else "")
+                     + ": " + e["msg"].removeprefix("Value error, "))
+    tail = f"; and {len(rest) - shown} more" if len(rest) > shown else ""
+    return f" (also {'; '.join(parts)}{tail})"
 
 
 def _field_line(item: dict, loc: tuple) -> int | None:

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from suanli.catalog.load import FIELD_LINES_KEY, LINE_KEY
+from suanli.catalog.load import FIELD_LINES_KEY, LINE_KEY, more_problems
 from suanli.errors import DataError
 
 
@@ -30,7 +30,7 @@ def pydantic_error(exc: ValidationError, raw: Any, file: str, *, hint: str | Non
     err = exc.errors()[0]
     loc = tuple(err["loc"])
     field = ".".join(str(p) for p in loc) or None
-    more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
+    more = more_problems(exc.errors(), lambda at: field_line(raw, at))
     got = err.get("input")
     got_s = "" if isinstance(got, dict) else f" (got {str(got)[:60]!r})" if got is not None else ""
     msg = err["msg"].removeprefix("Value error, ")
