@@ -28,7 +28,7 @@ from suanli.perf.hardware import HardwareSpec, load_params
 from suanli.perf.inference import BOTTLENECKS
 from suanli.perf.inputs import check_mtp_head, normalize_request, streams
 from suanli.perf.lengths import Lengths
-from suanli.perf.memory import max_seqs_per_rank, weight_bytes_per_rank
+from suanli.perf.memory import max_seqs_per_rank, memory_per_rank, weight_bytes_per_rank
 from suanli.perf.ops import Dtypes, ModelShape, dtype_bytes, kv_dtype_bytes
 from suanli.perf.serving import (
     Evaluation, Prediction, disagg_combine, evaluate, parse_spec, prefill_tokens_per_step, server_tails,
@@ -309,8 +309,9 @@ def _required_memory_error(ctx: Context, req: Request) -> SuanliError:
     have = float(hw.mem_gb) * ranks
     held = req.concurrency or (req.batch_per_chip * req.chips if req.batch_per_chip else None)
     if held and need < have:
-        sv = hw.serving
-        usable = ranks * (float(hw.mem_gb) * float(sv.get("memory_util", 0.92)) - float(sv.get("memory_reserve_gb", 4.0)))
+        empty = memory_per_rank(m, ctx.dtypes, mem_gb=hw.mem_gb, seqs_per_rank=0.0, ctx=0.0, step_tokens=0.0,
+                                serving=hw.serving)
+        usable = ranks * float(empty.capacity - empty.reserve) / 1e9
         kv = float(held) * m.kv_bytes_per_token(ctx.dtypes.kv) * (req.isl + req.osl) / 1e9
         fixed = [f"--{k}" for k in ("tp", "pp", "ep", "dp") if getattr(req, k) is not None]
         return SuanliError(
