@@ -163,8 +163,10 @@ def test_unmet_slo_is_not_reported_as_out_of_memory(run_cli, args, words):
 
 def test_model_that_does_not_fit_still_says_so(run_cli):
     code, out, err = run_cli("predict", "serve", "-H", "h200-sxm", "-n", "1", "-m", "deepseek-v3")
-    _user_error(code, out, err, "does not fit on 1 x h200-sxm", "--chips", "--weight-dtype int4/fp4")
-    assert "fp8/" not in err          # the weights are in fp8 already: only smaller formats are offered
+    # the weights are in fp8 already and the H200 has no FP4 units: int4 (weight-only) is the smaller format left
+    _user_error(code, out, err, "does not fit on 1 x h200-sxm", "--chips", "(--weight-dtype int4)")
+    code, out, err = run_cli("predict", "serve", "-H", "b200", "-n", "1", "-m", "deepseek-v3")
+    _user_error(code, out, err, "does not fit on 1 x b200", "(--weight-dtype int4/fp4)")
 
 
 def test_smallest_weight_format_offers_no_smaller_one(run_cli):

@@ -255,7 +255,7 @@ def compare_cmd(
     for r in rows:
         if isinstance(r, dict):
             t.add_row(r["hardware"], *["—"] * 8)
-            notes.append(f"{r['hardware']}: {r['error']}")
+            notes.append(f"{r['hardware']}: {r['error']}" + (f" ({r['hint']})" if r.get("hint") else ""))
             continue
         ch, a = r.chip_hour, r.chip_hour.access
         band = r.per_mtok_band.get("output") if r.per_mtok_band else None

@@ -325,7 +325,9 @@ def _required_memory_error(ctx: Context, req: Request) -> SuanliError:
                     f"fewer copies of the weights)" if fixed else ""),
         )
     wb = dtype_bytes(ctx.dtypes.weight)
-    smaller = [d for d in ("fp8", "int8", "int4", "fp4") if dtype_bytes(d) < wb]
+    # formats the chip stores natively (int4 is weight-only, unpacked to the compute format on any chip)
+    native = [d for d in ("fp8", "int8", "fp4") if hw.peaks_tflops.get(d) is not None] + ["int4"]
+    smaller = [d for d in ("fp8", "int8", "int4", "fp4") if d in native and dtype_bytes(d) < wb]
     return SuanliError(
         f"{m.id} does not fit on {chips}: weights alone need {need:,.0f} GB in {ctx.dtypes.weight} plus KV cache; "
         f"{have:,.0f} GB of memory in all",
