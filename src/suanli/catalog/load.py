@@ -8,7 +8,7 @@ the record id and the field.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -135,7 +135,7 @@ def validate_records(
     return out
 
 
-def more_problems(errors: list[Any], line_of: Any, shown: int = 4) -> str:
+def more_problems(errors: Iterable[Any], line_of: Callable[[tuple], int | None], shown: int = 4) -> str:
     """The validation problems after the first, each with its field and line, for one message.
 
     >>> errs = [{"loc": ("a",), "msg": "Field required"}, {"loc": ("b", 0), "msg": "Value error, too big"}]
